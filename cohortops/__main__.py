@@ -1,0 +1,3 @@
+from cohortops.cli import main
+
+main()

@@ -1,0 +1,192 @@
+"""Build the frozen model from merged, already validated raw data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, cast
+
+from cohortops.config.model import (
+    WEEKDAYS,
+    AttributeDelivery,
+    Cohort,
+    CohortImportDelivery,
+    Config,
+    Connection,
+    Delivery,
+    Destination,
+    FileFormat,
+    FileSource,
+    Guards,
+    IdentifierKind,
+    Notify,
+    Schedule,
+    Secret,
+    Source,
+    SqlSource,
+    StateConfig,
+)
+from cohortops.config.rules import Entity
+from cohortops.config.yamlpos import Parsed
+
+_FORMATS: Mapping[str, FileFormat] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+}
+
+
+def _base_dir(entity: Entity) -> Path:
+    return Path(entity.parsed.values[()].file).parent
+
+
+def _secret(value: Any, where: str) -> Secret:
+    return Secret(str(value), where)
+
+
+def build_destination(e: Entity) -> Destination:
+    d = e.data
+    return Destination(
+        id=e.id,
+        rest_endpoint=_secret(d["rest_endpoint"], f"destinations.{e.id}.rest_endpoint"),
+        api_key=_secret(d["api_key"], f"destinations.{e.id}.api_key"),
+        requests_per_second=float(d.get("requests_per_second", 500.0)),
+        max_objects_per_request=int(d.get("max_objects_per_request", 75)),
+        location=e.at(),
+    )
+
+
+def build_delivery(e: Entity) -> Delivery:
+    d = e.data["delivery"]
+    where = f"connections.{e.id}.delivery"
+    if d["method"] == "attribute":
+        return AttributeDelivery(
+            attribute=d["attribute"],
+            create_missing_users=bool(d.get("create_missing_users", False)),
+            max_array_length=int(d.get("max_array_length", 25)),
+        )
+    endpoint = d.get("rest_endpoint")
+    return CohortImportDelivery(
+        partner_api_key=_secret(d["partner_api_key"], f"{where}.partner_api_key"),
+        client_secret=_secret(d["client_secret"], f"{where}.client_secret"),
+        rest_endpoint=_secret(endpoint, f"{where}.rest_endpoint") if endpoint else None,
+    )
+
+
+def build_connection(e: Entity) -> Connection:
+    return Connection(
+        id=e.id,
+        partner=e.data["partner"],
+        destination=e.data["destination"],
+        delivery=build_delivery(e),
+        location=e.at(),
+    )
+
+
+def build_source(e: Entity) -> Source:
+    s = e.data["source"]
+    if "sql" in s:
+        sql = s["sql"]
+        return SqlSource(
+            url=_secret(sql["url"], f"cohorts.{e.id}.source.sql.url"),
+            query=sql["query"],
+            column=sql.get("column"),
+        )
+    path = Path(s["file"])
+    if not path.is_absolute():
+        path = (_base_dir(e) / path).resolve()
+    fmt = s.get("format") or _FORMATS[path.suffix.lower()]
+    return FileSource(
+        path=path,
+        format=cast(FileFormat, fmt),
+        column=s.get("column"),
+        delimiter=s.get("delimiter", ","),
+        header=bool(s.get("header", True)),
+    )
+
+
+def build_schedule(raw: Mapping[str, Any] | None) -> Schedule | None:
+    if raw is None:
+        return None
+    hh, mm = (int(x) for x in raw["at"].split(":"))
+    day = raw.get("day")
+    return Schedule(
+        every=raw["every"],
+        at=dt.time(hh, mm),
+        timezone=raw["timezone"],
+        date=dt.date.fromisoformat(raw["date"]) if "date" in raw else None,
+        weekday=WEEKDAYS.index(raw["weekday"]) if "weekday" in raw else None,
+        day=day if day == "last" else (int(day) if day is not None else None),
+    )
+
+
+def build_cohort(e: Entity) -> Cohort:
+    d = e.data
+    notify = d.get("notify") or {}
+    guards = d.get("guards") or {}
+    return Cohort(
+        id=e.id,
+        name=d.get("name", e.id),
+        connection=d["connection"],
+        identifier=cast(IdentifierKind, d["identifier"]),
+        alias_label=d.get("alias_label"),
+        source=build_source(e),
+        schedule=build_schedule(d.get("schedule")),
+        notify=Notify(
+            email=tuple(notify.get("email", ())),
+            webhook=_secret(notify["webhook"], f"cohorts.{e.id}.notify.webhook")
+            if notify.get("webhook")
+            else None,
+            on=tuple(notify.get("on", ("failure", "changes"))),
+        ),
+        guards=Guards(
+            max_remove_percent=guards.get("max_remove_percent", 50.0),
+            allow_empty=bool(guards.get("allow_empty", False)),
+        ),
+        backfill_existing=bool(d.get("backfill_existing", True)),
+        moved_from=d.get("moved_from"),
+        location=e.at(),
+    )
+
+
+def build_state(owner: tuple[Path, Parsed] | None) -> StateConfig:
+    if owner is None:
+        return StateConfig()
+    path, parsed = owner
+    raw = parsed.data["state"]
+    where = parsed.values[("state",)]
+    db_path = raw.get("path")
+    resolved = (path.parent / db_path).resolve() if db_path else None
+    url = raw.get("url")
+    return StateConfig(
+        backend=raw["backend"],
+        path=resolved,
+        url=Secret(url, "state.url") if url else None,
+        location=where,
+    )
+
+
+def build_config(
+    root: Path,
+    files: list[Path],
+    digest: str,
+    merged: Mapping[str, Mapping[str, Entity]],
+    state_owner: tuple[Path, Parsed] | None,
+) -> Config:
+    return Config(
+        version=1,
+        root=root,
+        files=tuple(files),
+        digest=digest,
+        state=build_state(state_owner),
+        destinations=MappingProxyType(
+            {k: build_destination(e) for k, e in merged["destinations"].items()}
+        ),
+        connections=MappingProxyType(
+            {k: build_connection(e) for k, e in merged["connections"].items()}
+        ),
+        cohorts=MappingProxyType({k: build_cohort(e) for k, e in merged["cohorts"].items()}),
+    )

@@ -1,0 +1,195 @@
+"""Semantic rules the schema cannot express: references, schedules, identifiers, renames.
+
+Rules read the merged raw data defensively (schema errors may be present too), so one run reports
+every problem at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import zoneinfo
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cohortops.config.model import Location
+from cohortops.config.yamlpos import JsonPath, Parsed, Problem
+
+_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One destination, connection or cohort as declared: its raw data and where it lives."""
+
+    section: str
+    id: str
+    data: Any
+    parsed: Parsed
+
+    @property
+    def path(self) -> JsonPath:
+        return (self.section, self.id)
+
+    def at(self, *sub: str | int) -> Location:
+        if not sub:
+            return self.parsed.keys[self.path]
+        full = (*self.path, *sub)
+        for depth in range(len(full), 1, -1):
+            loc = self.parsed.values.get(full[:depth])
+            if loc is not None:
+                return loc
+        return self.parsed.keys[self.path]
+
+    def problem(self, message: str, *sub: str | int) -> Problem:
+        return Problem(self.at(*sub), (*self.path, *sub), message)
+
+    def get(self, *keys: str) -> Any:
+        node = self.data
+        for key in keys:
+            if not isinstance(node, Mapping):
+                return None
+            node = node.get(key)
+        return node
+
+
+def suggest(name: str, options: Mapping[str, Any] | list[str]) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _reference(
+    entity: Entity, key: str, target: str, table: Mapping[str, Entity]
+) -> Problem | None:
+    name = entity.get(key)
+    if not isinstance(name, str) or name in table:
+        return None
+    known = ", ".join(sorted(table)) or "none declared"
+    hint = suggest(name, list(table)) or f" (known: {known})"
+    return entity.problem(f"unknown {target} '{name}'{hint}", key)
+
+
+def check_connections(
+    connections: Mapping[str, Entity], destinations: Mapping[str, Entity]
+) -> Iterator[Problem]:
+    for conn in connections.values():
+        problem = _reference(conn, "destination", "destination", destinations)
+        if problem:
+            yield problem
+
+
+def check_cohorts(
+    cohorts: Mapping[str, Entity], connections: Mapping[str, Entity]
+) -> Iterator[Problem]:
+    for cohort in cohorts.values():
+        problem = _reference(cohort, "connection", "connection", connections)
+        if problem:
+            yield problem
+        yield from _identifier(cohort, connections)
+        yield from _source(cohort)
+        yield from _schedule(cohort)
+        moved = cohort.get("moved_from")
+        if isinstance(moved, str) and moved in cohorts:
+            yield cohort.problem(
+                f"moved_from names '{moved}', which is still declared; remove that cohort "
+                "or drop moved_from",
+                "moved_from",
+            )
+
+
+def _identifier(cohort: Entity, connections: Mapping[str, Entity]) -> Iterator[Problem]:
+    kind = cohort.get("identifier")
+    if kind == "user_alias" and not cohort.get("alias_label"):
+        yield cohort.problem(
+            "identifier user_alias needs alias_label (the label of the aliases in the source)",
+            "identifier",
+        )
+    if kind != "user_alias" and cohort.get("alias_label") is not None:
+        yield cohort.problem("alias_label is only used with identifier user_alias", "alias_label")
+    conn = connections.get(str(cohort.get("connection")))
+    method = conn.get("delivery", "method") if conn else None
+    if kind == "device_id" and method == "attribute":
+        yield cohort.problem(
+            "identifier device_id needs a cohort_import connection; /users/track cannot "
+            "address users by device id",
+            "identifier",
+        )
+
+
+def _source(cohort: Entity) -> Iterator[Problem]:
+    source = cohort.get("source")
+    if not isinstance(source, Mapping):
+        return
+    has_file, has_sql = "file" in source, "sql" in source
+    if has_file == has_sql:
+        yield cohort.problem("a source needs exactly one of 'file' or 'sql'", "source")
+        return
+    if has_sql:
+        for key in ("format", "delimiter", "header"):
+            if key in source:
+                yield cohort.problem(f"'{key}' applies to file sources only", "source", key)
+        if "column" in source:
+            yield cohort.problem("put 'column' inside 'sql'", "source", "column")
+        return
+    path = str(source.get("file"))
+    if "format" not in source and not path.lower().endswith(
+        (".csv", ".jsonl", ".ndjson", ".parquet")
+    ):
+        yield cohort.problem(
+            f"cannot tell the format of '{path}' from its extension; add format: csv, jsonl "
+            "or parquet",
+            "source",
+            "file",
+        )
+
+
+def _schedule(cohort: Entity) -> Iterator[Problem]:
+    schedule = cohort.get("schedule")
+    if not isinstance(schedule, Mapping):
+        return
+    at = schedule.get("at")
+    if isinstance(at, str) and not _TIME.match(at):
+        yield cohort.problem(f"'{at}' is not a time (HH:MM)", "schedule", "at")
+    tz = schedule.get("timezone")
+    if isinstance(tz, str):
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            yield cohort.problem(
+                f"'{tz}' is not an IANA timezone (e.g. Europe/Paris, America/New_York, UTC)",
+                "schedule",
+                "timezone",
+            )
+    every = schedule.get("every")
+    yield from _schedule_fields(cohort, schedule, every)
+
+
+def _schedule_fields(cohort: Entity, schedule: Mapping[str, Any], every: Any) -> Iterator[Problem]:
+    needs = {"once": "date", "weekly": "weekday", "monthly": "day"}
+    for other in ("date", "weekday", "day"):
+        if other in schedule and needs.get(str(every)) != other:
+            yield cohort.problem(f"'{other}' does not apply to every: {every}", "schedule", other)
+    field = needs.get(str(every))
+    if field and field not in schedule:
+        yield cohort.problem(f"every: {every} needs '{field}'", "schedule", "every")
+    date = schedule.get("date")
+    if every == "once" and isinstance(date, str):
+        try:
+            dt.date.fromisoformat(date)
+        except ValueError:
+            yield cohort.problem(f"'{date}' is not a date (YYYY-MM-DD)", "schedule", "date")
+    day = schedule.get("day")
+    if (
+        every == "monthly"
+        and "day" in schedule
+        and not (
+            day == "last" or (isinstance(day, int) and not isinstance(day, bool) and 1 <= day <= 28)
+        )
+    ):
+        yield cohort.problem(
+            f"{day!r} is not a monthly day: use 1-28 or 'last' (29-31 do not exist every month)",
+            "schedule",
+            "day",
+        )

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cohortops import __version__
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cohortops", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0
+    assert __version__ in result.stdout
+
+
+def test_validate_examples() -> None:
+    result = run("validate", "-c", str(REPO / "configs"))
+    assert result.returncode == 0, result.stderr
+    assert "Configuration valid" in result.stdout
+
+
+def test_validate_errors_exit_1_without_traceback(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("version: 1\ncohorts: {x: {connection: y}}\n")
+    result = run("validate", "-c", str(tmp_path))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "missing required key 'identifier'" in result.stderr
+    assert all(line.startswith(str(tmp_path)) for line in result.stderr.strip().splitlines())
+
+
+def test_missing_config_dir_is_one_line(tmp_path: Path) -> None:
+    result = run("validate", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "configs: no such file or directory" in result.stderr
+
+
+def test_schema_prints_json_schema() -> None:
+    result = run("schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert schema["$schema"].endswith("2020-12/schema")
+
+
+def test_schema_is_shipped_identical() -> None:
+    top = (REPO / "schemas" / "cohortops.schema.json").read_text()
+    shipped = (REPO / "cohortops" / "schemas" / "cohortops.schema.json").read_text()
+    assert top == shipped
+
+
+def test_every_schema_property_has_a_description() -> None:
+    schema = json.loads((REPO / "schemas" / "cohortops.schema.json").read_text())
+    missing: list[str] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            for name, sub in node.get("properties", {}).items():
+                if "description" not in sub and "$ref" not in sub:
+                    missing.append(f"{where}.{name}")
+            for key, sub in node.items():
+                if key != "if":  # discriminator conditions, not properties a user writes
+                    walk(sub, f"{where}.{key}")
+        elif isinstance(node, list):
+            for i, sub in enumerate(node):
+                walk(sub, f"{where}[{i}]")
+
+    walk(schema, "$")
+    assert missing == []
+
+
+def test_init_writes_a_config_that_validates(tmp_path: Path) -> None:
+    result = run("init", str(tmp_path / "cfg"))
+    assert result.returncode == 0, result.stderr
+    assert run("validate", "-c", str(tmp_path / "cfg")).returncode == 0
+    again = run("init", str(tmp_path / "cfg"))
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+
+def test_usage_error_exits_1() -> None:
+    result = run("validate", "--no-such-flag")
+    assert result.returncode == 1
+    assert "No such option" in result.stderr
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unexpected_error_suggests_debug(tmp_path: Path, debug: bool) -> None:
+    # A directory named like a YAML file cannot be read: an OSError, not a config error.
+    code = (
+        "import sys; from cohortops import cli\n"
+        "def boom(*a, **k): raise RuntimeError('kaput')\n"
+        "cli.validate.callback = boom\n"
+        f"cli.main({['--debug'] if debug else []!r} + ['validate'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    if debug:
+        assert "Traceback" in result.stderr
+    else:
+        assert "Traceback" not in result.stderr
+        assert "Unexpected error: RuntimeError: kaput. Re-run with --debug" in result.stderr
