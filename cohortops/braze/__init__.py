@@ -1,0 +1,60 @@
+"""Braze REST client: batching, rate limiting, retries, concurrent execution.
+
+The only package of cohortops that talks HTTP (and imports httpx).
+"""
+
+from cohortops.braze.batches import (
+    Action,
+    AttributeBatch,
+    Batch,
+    BatchResult,
+    CohortImportBatch,
+    ExportResult,
+    IdentifierKind,
+)
+from cohortops.braze.batching import (
+    DEFAULT_MAX_OBJECTS,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    MAX_COHORT_IDS,
+    Batches,
+    attribute_batches,
+    cohort_import_batches,
+    invalid_reason,
+)
+from cohortops.braze.client import BrazeClient
+from cohortops.braze.errors import (
+    BrazeAuthError,
+    BrazeBadRequestError,
+    BrazeEndpointError,
+    BrazePermissionError,
+    BrazeRequestError,
+    BrazeRetriesExhausted,
+)
+from cohortops.braze.executor import BatchExecutor, ExecutorStats, auto_workers
+
+__all__ = [
+    "DEFAULT_MAX_OBJECTS",
+    "DEFAULT_MAX_PAYLOAD_BYTES",
+    "MAX_COHORT_IDS",
+    "Action",
+    "AttributeBatch",
+    "Batch",
+    "BatchExecutor",
+    "BatchResult",
+    "Batches",
+    "BrazeAuthError",
+    "BrazeBadRequestError",
+    "BrazeClient",
+    "BrazeEndpointError",
+    "BrazePermissionError",
+    "BrazeRequestError",
+    "BrazeRetriesExhausted",
+    "CohortImportBatch",
+    "ExecutorStats",
+    "ExportResult",
+    "IdentifierKind",
+    "attribute_batches",
+    "auto_workers",
+    "cohort_import_batches",
+    "invalid_reason",
+]
