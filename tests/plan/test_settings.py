@@ -88,5 +88,3 @@ def test_partner_is_identity_only_for_cohort_import() -> None:
     assert identity_changes(attr, {**attr, "partner": "b"}) == []
     imp = {"partner": "a", "delivery": {"method": "cohort_import"}}
     assert identity_changes(imp, {**imp, "partner": "b"}) == ['partner ("a" → "b")']
-
-

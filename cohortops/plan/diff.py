@@ -1,0 +1,50 @@
+"""The diff engine interface: desired identifiers of a source vs a cohort's recorded members.
+
+Two engines implement it: ``duckdb`` (the default; one memory-limited full outer join, scales to
+tens of millions of members) and ``python`` (plain sets; the reference the tests compare to).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Protocol
+
+from cohortops.config.model import Source
+from cohortops.errors import PlanError
+from cohortops.plan.memberdiff import MemberDiff
+from cohortops.state.records import RecordedMembers
+
+EngineName = Literal["duckdb", "python"]
+ENGINES: tuple[EngineName, ...] = ("duckdb", "python")
+
+
+class DiffEngine(Protocol):
+    def diff(self, cohort_id: str, source: Source, recorded: RecordedMembers) -> MemberDiff:
+        """Read ``source``, clean its identifiers and diff them against ``recorded``.
+
+        Raises :class:`~cohortops.errors.SourceError` when the source cannot be read.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release the engine's resources (DuckDB connection, spill directory)."""
+        ...
+
+
+def make_engine(
+    name: EngineName = "duckdb",
+    *,
+    memory_limit: str = "256MB",
+    temp_dir: Path | None = None,
+    threads: int | None = None,
+) -> DiffEngine:
+    """An engine by name. ``memory_limit``, ``temp_dir`` and ``threads`` apply to DuckDB only."""
+    if name == "duckdb":
+        from cohortops.plan.diff_duckdb import DuckDBDiffEngine
+
+        return DuckDBDiffEngine(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
+    if name == "python":
+        from cohortops.plan.diff_python import PythonDiffEngine
+
+        return PythonDiffEngine()
+    raise PlanError(f"Unknown diff engine {name!r}.", hint=f"Use one of: {', '.join(ENGINES)}.")

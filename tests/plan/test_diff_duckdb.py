@@ -1,0 +1,146 @@
+"""DuckDB engine specifics: positions under parallel reads, CSV quirks, configuration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cohortops.config.model import FileSource
+from cohortops.errors import PlanError, SourceError
+from cohortops.plan.diff import make_engine
+from cohortops.plan.diff_duckdb import DuckDBDiffEngine
+from cohortops.plan.memberdiff import SourceIssue
+from cohortops.state.records import RecordedMembers
+
+NOTHING = RecordedMembers("c", None, [], [], 0)
+BAD_EVERY = 9_973  # a prime, so bad rows land at irregular offsets inside DuckDB's chunks
+
+
+def lines_of(issues: tuple[SourceIssue, ...]) -> list[int]:
+    return [int(i.where.rsplit(":", 1)[1]) for i in issues]
+
+
+def test_positions_stay_exact_with_parallel_reads(tmp_path: Path) -> None:
+    rows = 120_000
+    csv_path, jsonl_path = tmp_path / "d.csv", tmp_path / "d.jsonl"
+    bad = {i for i in range(rows) if i % BAD_EVERY == 5}
+    ids = ["" if i in bad else f"user_{i:09d}" for i in range(rows)]
+    csv_path.write_text("user_id\n" + "".join(f'"{v}"\n' for v in ids), encoding="utf-8")
+    jsonl_path.write_text("".join(json.dumps({"id": v}) + "\n" for v in ids), encoding="utf-8")
+    with DuckDBDiffEngine(threads=2, memory_limit="128MB") as engine:
+        diff = engine.diff("c", FileSource(path=csv_path, format="csv"), NOTHING)
+        assert lines_of(diff.issues) == sorted(i + 2 for i in bad)  # header + 1-based
+        assert diff.desired_count == rows - len(bad)
+        diff = engine.diff("c", FileSource(path=jsonl_path, format="jsonl", column="id"), NOTHING)
+        assert lines_of(diff.issues) == sorted(i + 1 for i in bad)
+
+
+def test_multiline_records_fall_back_to_a_serial_read_and_keep_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text('note,user_id\n"a\nb\r\nc",u1\nx\n"\r",\n,u2\n', encoding="utf-8")
+    with DuckDBDiffEngine() as engine:
+        diff = engine.diff("c", FileSource(path=path, format="csv", column="user_id"), NOTHING)
+    assert diff.to_add.to_pylist() == ["u1", "u2"]
+    assert [(i.where.rsplit(":", 1)[1], i.message) for i in diff.issues] == [
+        ("5", "empty identifier"),  # the short row "x"
+        ("6", "empty identifier"),  # the record spanning lines 6-7
+    ]
+
+
+def test_blank_lines_are_not_counted_by_duckdb(tmp_path: Path) -> None:
+    # DuckDB's CSV reader drops blank lines before numbering, so a rejected row after blank lines
+    # is reported that many lines early; the Python engine counts them. Documented deviation.
+    path = tmp_path / "d.csv"
+    path.write_text('user_id\na\n\n\n""\n', encoding="utf-8")
+    source = FileSource(path=path, format="csv")
+    with DuckDBDiffEngine() as engine:
+        assert lines_of(engine.diff("c", source, NOTHING).issues) == [3]
+    python = make_engine("python")
+    assert lines_of(python.diff("c", source, NOTHING).issues) == [5]
+
+
+def test_zeros_and_types_survive_csv(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("user_id\n00123\n1e5\n0x1F\ntrue\n2024-01-01\n", encoding="utf-8")
+    with DuckDBDiffEngine() as engine:
+        diff = engine.diff("c", FileSource(path=path, format="csv"), NOTHING)
+    assert diff.to_add.to_pylist() == ["00123", "0x1F", "1e5", "2024-01-01", "true"]
+
+
+def test_invalid_utf8_is_a_source_error(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"user_id\n" + b"ok\n" * 5000 + b"\xff\xfe\n")
+    with DuckDBDiffEngine() as engine, pytest.raises(SourceError) as caught:
+        engine.diff("c", FileSource(path=path, format="csv"), NOTHING)
+    assert str(caught.value).startswith(f"Cohort c: cannot read csv source {path}: ")
+    assert "\n" not in str(caught.value)
+
+
+def test_unterminated_quote_reads_like_pythons_csv(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(b'user_id\n"unterminated\n')
+    source = FileSource(path=path, format="csv")
+    with DuckDBDiffEngine() as engine:
+        assert engine.diff("c", source, NOTHING).to_add.to_pylist() == ["unterminated"]
+    assert make_engine("python").diff("c", source, NOTHING).to_add.to_pylist() == ["unterminated"]
+
+
+def test_corrupt_snapshot_is_a_state_error(tmp_path: Path) -> None:
+    from cohortops.errors import StateError
+
+    snapshot = tmp_path / "s.parquet"
+    snapshot.write_text("not parquet")
+    source_path = tmp_path / "d.csv"
+    source_path.write_text("id\na\n")
+    with DuckDBDiffEngine() as engine, pytest.raises(StateError):
+        engine.diff(
+            "c",
+            FileSource(path=source_path, format="csv"),
+            RecordedMembers("c", snapshot, [], [], 1),
+        )
+
+
+def test_settings_temp_dir_and_close(tmp_path: Path) -> None:
+    engine = make_engine("duckdb", memory_limit="64MB", threads=1)
+    assert isinstance(engine, DuckDBDiffEngine)
+    settings = engine.con.sql(
+        "select current_setting('memory_limit'), current_setting('threads'), "
+        "current_setting('preserve_insertion_order'), current_setting('temp_directory')"
+    ).fetchall()[0]
+    assert settings[1:3] == (1, False)
+    assert settings[0].startswith("61.") or "64" in settings[0]
+    spill = Path(settings[3])
+    assert spill.is_dir()
+    engine.close()
+    engine.close()  # idempotent
+    assert not spill.exists()
+    with pytest.raises(PlanError, match="closed"):
+        engine.diff("c", FileSource(path=tmp_path / "x.csv", format="csv"), NOTHING)
+    given = tmp_path / "spill"
+    given.mkdir()
+    with DuckDBDiffEngine(temp_dir=given) as kept:
+        assert kept.con.sql("select current_setting('temp_directory')").fetchall()[0][0] == str(
+            given
+        )
+    assert given.is_dir()
+
+
+def test_unknown_engine() -> None:
+    with pytest.raises(PlanError, match="Unknown diff engine 'polars'"):
+        make_engine("polars")  # type: ignore[arg-type]
+
+
+def test_snapshot_with_integer_like_ids(tmp_path: Path) -> None:
+    snapshot = tmp_path / "s.parquet"
+    pq.write_table(pa.table({"id": pa.array(["00123", "7"])}), snapshot, compression="zstd")
+    path = tmp_path / "d.csv"
+    path.write_text("id\n00123\n007\n")
+    with DuckDBDiffEngine() as engine:
+        diff = engine.diff(
+            "c", FileSource(path=path, format="csv"), RecordedMembers("c", snapshot, [], [], 2)
+        )
+    assert diff.to_add.to_pylist() == ["007"] and diff.to_remove.to_pylist() == ["7"]
