@@ -1,0 +1,211 @@
+"""The audit log stored with the state: append-only, each entry hashing the one before.
+
+``hash = sha256(prev_hash + canonical JSON of {seq, at, kind, actor, cohort_id, data})``, with
+canonical JSON as :func:`cohortops.state.codec.dumps` writes it. The meta row keeps the head
+(last seq and hash), so deleting the newest entries is detected too. Entries naming members in
+``data["members"]`` are indexed by member, which makes ``audit member ID`` a lookup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from cohortops.state.codec import dumps, loads_mapping, parse_ts, ts
+from cohortops.state.sqlcore import Db, Row, Tx
+from cohortops.state.types import GENESIS_HASH, AuditEntry, AuditProblem, MemberEvent
+
+_PAGE = 1000
+_COLUMNS = "seq, at, kind, actor, cohort_id, data, prev_hash, hash"
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    kind: str
+    actor: str
+    cohort_id: str | None
+    data: Mapping[str, Any]
+
+
+def chain_hash(
+    prev_hash: str, seq: int, at: str, kind: str, actor: str, cohort_id: str | None, data: str
+) -> str:
+    """The hash of one entry; ``data`` is its canonical JSON text."""
+    canonical = orjson.dumps(
+        {
+            "seq": seq,
+            "at": at,
+            "kind": kind,
+            "actor": actor,
+            "cohort_id": cohort_id,
+            "data": orjson.Fragment(data),
+        },
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(prev_hash.encode() + canonical).hexdigest()
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """Recompute an entry's hash from its fields (for exported logs)."""
+    return chain_hash(
+        entry.prev_hash,
+        entry.seq,
+        ts(entry.at),
+        entry.kind,
+        entry.actor,
+        entry.cohort_id,
+        dumps(dict(entry.data)),
+    )
+
+
+def append(tx: Tx, entries: Sequence[NewEntry], at: dt.datetime) -> list[AuditEntry]:
+    """Append ``entries`` inside ``tx`` (a write transaction) and move the head."""
+    if not entries:
+        return []
+    head = tx.one("SELECT audit_head_seq, audit_head_hash FROM cohortops_meta WHERE id = 1")
+    assert head is not None
+    seq, prev = int(head[0]), str(head[1])
+    at_text = ts(at)
+    at_value = parse_ts(at_text)  # what a reader gets back: microseconds, UTC
+    rows: list[Row] = []
+    member_rows: list[Row] = []
+    appended: list[AuditEntry] = []
+    for entry in entries:
+        seq += 1
+        data_text = dumps(dict(entry.data))
+        digest = chain_hash(prev, seq, at_text, entry.kind, entry.actor, entry.cohort_id, data_text)
+        rows.append(
+            (seq, at_text, entry.kind, entry.actor, entry.cohort_id, data_text, prev, digest)
+        )
+        members = entry.data.get("members")
+        if isinstance(members, list | tuple):
+            member_rows.extend((member, seq) for member in dict.fromkeys(members))
+        appended.append(
+            AuditEntry(seq, at_value, entry.kind, entry.actor, entry.cohort_id,
+                       entry.data, prev, digest)
+        )  # fmt: skip
+        prev = digest
+    tx.insert_rows(
+        "cohortops_audit",
+        ("seq", "at", "kind", "actor", "cohort_id", "data", "prev_hash", "hash"),
+        rows,
+    )
+    tx.insert_rows("cohortops_audit_members", ("member_id", "seq"), sorted(member_rows))
+    tx.execute(
+        "UPDATE cohortops_meta SET audit_head_seq = ?, audit_head_hash = ? WHERE id = 1",
+        (seq, prev),
+    )
+    return appended
+
+
+def _entry(row: Row) -> AuditEntry:
+    seq, at, kind, actor, cohort_id, data, prev_hash, digest = row
+    return AuditEntry(
+        int(seq), parse_ts(at), kind, actor, cohort_id, loads_mapping(data), prev_hash, digest
+    )
+
+
+def entries(db: Db, cohort_id: str | None, since: dt.datetime | int | None) -> Iterator[AuditEntry]:
+    """Page through the log by seq, one short read transaction per page."""
+    where, params = ["seq > ?"], []
+    if cohort_id is not None:
+        where.append("cohort_id = ?")
+        params.append(cohort_id)
+    last = 0
+    if isinstance(since, dt.datetime):
+        where.append("at >= ?")
+        params.append(ts(since))
+    elif since is not None:
+        last = since - 1
+    sql = f"SELECT {_COLUMNS} FROM cohortops_audit WHERE {' AND '.join(where)} ORDER BY seq"
+    while True:
+        with db.read("reading the audit log") as tx:
+            rows = tx.all(f"{sql} LIMIT {_PAGE}", (last, *params))
+        for row in rows:
+            yield _entry(row)
+        if len(rows) < _PAGE:
+            return
+        last = int(rows[-1][0])
+
+
+def verify(db: Db) -> AuditProblem | None:
+    with db.read("verifying the audit log") as tx:
+        head = tx.one("SELECT audit_head_seq, audit_head_hash FROM cohortops_meta WHERE id = 1")
+        assert head is not None
+        head_seq, head_hash = int(head[0]), str(head[1])
+        # Read with the head, so entries appended while we verify are not mistaken for forgeries.
+        extra = tx.scalar("SELECT min(seq) FROM cohortops_audit WHERE seq > ?", (head_seq,))
+    expected, prev = 1, GENESIS_HASH
+    while expected <= head_seq:
+        with db.read("verifying the audit log") as tx:
+            rows = tx.all(
+                f"SELECT {_COLUMNS} FROM cohortops_audit WHERE seq >= ? AND seq <= ? "
+                f"ORDER BY seq LIMIT {_PAGE}",
+                (expected, head_seq),
+            )
+        if not rows:
+            break
+        for seq, at, kind, actor, cohort_id, data, prev_hash, digest in rows:
+            if int(seq) != expected:
+                return AuditProblem(expected, "is missing: it was deleted from the log")
+            if prev_hash != prev:
+                return AuditProblem(
+                    expected, "does not follow the entry before it: entries were reordered or replaced"
+                )  # fmt: skip
+            if chain_hash(prev_hash, int(seq), at, kind, actor, cohort_id, data) != digest:
+                return AuditProblem(expected, "does not match its hash: it was edited")
+            prev = digest
+            expected += 1
+    if expected <= head_seq:
+        return AuditProblem(expected, f"is missing: the log ends before entry {head_seq}")
+    if prev != head_hash:
+        return AuditProblem(head_seq, "is not the entry the state recorded as the newest one")
+    if extra is not None:
+        return AuditProblem(int(extra), f"was added behind the state's back (after {head_seq})")
+    return None
+
+
+def timeline(db: Db, member_id: str) -> list[MemberEvent]:
+    # Two index lookups instead of a join: without fresh statistics PostgreSQL picks a hash
+    # join that scans the whole log for what is usually a handful of entries.
+    with db.read("reading the audit log") as tx:
+        seqs = [
+            int(row[0])
+            for row in tx.all(
+                "SELECT seq FROM cohortops_audit_members WHERE member_id = ? ORDER BY seq",
+                (member_id,),
+            )
+        ]
+        rows: list[Row] = []
+        for start in range(0, len(seqs), 500):
+            chunk = seqs[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows += tx.all(
+                "SELECT seq, at, kind, actor, cohort_id, data FROM cohortops_audit "
+                f"WHERE seq IN ({marks}) ORDER BY seq",
+                chunk,
+            )
+    events = []
+    for seq, at, kind, actor, cohort_id, data in rows:
+        details = dict(loads_mapping(data))
+        members = details.pop("members", ())
+        if member_id not in members:
+            continue  # the index is derived data; the entry itself is the authority
+        op = details.get("op")
+        events.append(
+            MemberEvent(
+                seq=int(seq),
+                at=parse_ts(at),
+                cohort_id=cohort_id,
+                op=op if op in ("add", "remove") else None,
+                kind=kind,
+                actor=actor,
+                details=details,
+            )
+        )
+    return events

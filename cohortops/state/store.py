@@ -1,0 +1,171 @@
+"""The state store interface every backend implements, and the one conformance suite tests.
+
+Reads need nothing. Every write needs the lock from :meth:`Store.lock`, held by this store; a
+write without it raises :class:`~cohortops.errors.StateError`. Every committed write bumps
+``serial`` by exactly one (lock bookkeeping is not a state change and does not).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any
+
+from cohortops.state.records import LockInfo, MemberOp, RecordedMembers, StateSnapshot
+from cohortops.state.types import (
+    ApplyJournal,
+    AuditEntry,
+    AuditProblem,
+    MemberEvent,
+    RunRecord,
+)
+
+
+class Store(ABC):
+    """A state backend: read-only view for the planner, writer for the applier."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the state lives, for messages ("sqlite state .cohortops/state.db"); no secrets."""
+
+    # -- read-only view -----------------------------------------------------------------------
+
+    @abstractmethod
+    def snapshot(self) -> StateSnapshot:
+        """Lineage, serial and every cohort's record, read in one consistent transaction."""
+
+    @abstractmethod
+    def has_cohort(self, cohort_id: str) -> bool: ...
+
+    @abstractmethod
+    def recorded_members(self, cohort_id: str) -> RecordedMembers:
+        """Snapshot path + resolved deltas (sorted pyarrow arrays) + exact count."""
+
+    @abstractmethod
+    def members_iter(self, cohort_id: str) -> Iterator[str]:
+        """Every recorded member of the cohort, sorted, streamed."""
+
+    # -- locks ---------------------------------------------------------------------------------
+
+    @abstractmethod
+    def lock(self, operation: str, who: str) -> AbstractContextManager[LockInfo]:
+        """Hold the state lock; fails fast with LockBusyError when someone else holds it."""
+
+    @abstractmethod
+    def current_lock(self) -> LockInfo | None:
+        """The live holder, if any (a recorded holder that is gone counts as no lock)."""
+
+    @abstractmethod
+    def unlock(self, lock_id: str) -> LockInfo:
+        """Remove the recorded lock ``lock_id`` (only that one) and return what it was."""
+
+    # -- writer (needs the lock) ---------------------------------------------------------------
+
+    @abstractmethod
+    def upsert_cohort(
+        self,
+        cohort_id: str,
+        settings: Mapping[str, Any],
+        *,
+        remote_created: bool | None = None,
+        remote_name: str | None = None,
+    ) -> None: ...
+
+    @abstractmethod
+    def rename_cohort(self, old: str, new: str) -> None: ...
+
+    @abstractmethod
+    def forget_cohort(self, cohort_id: str) -> None: ...
+
+    @abstractmethod
+    def record_batch(
+        self,
+        cohort_id: str,
+        op: MemberOp,
+        ids: Sequence[str],
+        audit: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record members Braze acknowledged; durable after the next group commit or flush().
+
+        With ``audit``, the same commit appends an audit entry of kind ``batch`` for the cohort,
+        actor = the lock holder, data = ``{**audit, "op": op, "members": list(ids)}``.
+        """
+
+    @abstractmethod
+    def flush(self) -> None:
+        """Block until every batch handed to record_batch is committed; raise if one failed."""
+
+    @abstractmethod
+    def mark_applied(self, cohort_id: str, at: dt.datetime) -> None: ...
+
+    @abstractmethod
+    def compact(self, cohort_id: str) -> None:
+        """Fold the cohort's deltas into a new snapshot, atomically; no-op without deltas."""
+
+    # -- apply journal -------------------------------------------------------------------------
+
+    @abstractmethod
+    def journal_begin(self, apply_id: str, plan_digest: str, summary: Mapping[str, Any]) -> None:
+        """Note that an apply started (needs the lock; ``who`` is the lock holder)."""
+
+    @abstractmethod
+    def journal_end(self, apply_id: str, result: str) -> None: ...
+
+    @abstractmethod
+    def unfinished_applies(self) -> list[ApplyJournal]:
+        """Applies that began and never ended (the process died), oldest first."""
+
+    # -- audit log -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def append_audit(
+        self, kind: str, actor: str, cohort_id: str | None, data: Mapping[str, Any]
+    ) -> AuditEntry: ...
+
+    @abstractmethod
+    def audit_entries(
+        self, cohort_id: str | None = None, since: dt.datetime | int | None = None
+    ) -> Iterator[AuditEntry]:
+        """Entries in seq order; ``since`` is a first time (``at >= since``) or a first seq."""
+
+    @abstractmethod
+    def verify_audit(self) -> AuditProblem | None:
+        """The first entry that was edited, deleted or reordered, or None when intact."""
+
+    @abstractmethod
+    def member_timeline(self, member_id: str) -> list[MemberEvent]:
+        """Every audit entry naming the member in ``data["members"]``, in seq order."""
+
+    # -- run history ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def record_run(self, run: RunRecord) -> RunRecord:
+        """Store a finished run; returns it with ``run_id`` set."""
+
+    @abstractmethod
+    def runs(self, cohort_id: str | None = None, limit: int | None = None) -> list[RunRecord]:
+        """Runs, newest first."""
+
+    @abstractmethod
+    def last_run(self, cohort_id: str) -> RunRecord | None: ...
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush, release a held lock and close connections; safe to call twice."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
