@@ -72,6 +72,344 @@ def init(directory: Path, force: bool) -> None:
     click.echo(f"Next: export BRAZE_API_KEY, then `cohortops plan -c {directory}`.")
 
 
+def cohort_option(f: Any) -> Any:
+    return click.option(
+        "--cohort",
+        "cohorts",
+        multiple=True,
+        help="Limit to this cohort id (repeatable).",
+    )(f)
+
+
+FORMAT = click.Choice(["text", "markdown", "json"])
+
+
+def _render(plan: Any, fmt: str) -> str:
+    from cohortops.plan import render
+
+    return render(plan, fmt, color=fmt == "text" and sys.stdout.isatty())
+
+
+@cli.command()
+@config_option
+@cohort_option
+@click.option("--format", "fmt", type=FORMAT, default="text", help="Output format.")
+@click.option("--out", type=click.Path(path_type=Path), help="Save the plan to this file.")
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none."
+)
+@click.option("--engine", type=click.Choice(["duckdb", "python"]), default="duckdb", hidden=True)
+def plan(
+    config_path: Path | None,
+    cohorts: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    engine: str,
+) -> None:
+    """Show who enters and leaves each cohort: desired members vs recorded state."""
+    from cohortops.app import App
+    from cohortops.plan.planfile import write_plan
+
+    app = App(config_path, engine=engine)
+    with app.store() as store:
+        the_plan = app.plan(store, cohorts)
+    if out is not None:
+        write_plan(the_plan, out)
+    click.echo(_render(the_plan, fmt), nl=False)
+    if out is not None and fmt == "text":
+        click.echo(f"\nSaved the plan to {out}. Apply exactly it with `cohortops apply {out}`.")
+    if the_plan.has_errors:
+        sys.exit(1)
+    if detailed_exitcode and the_plan.has_changes:
+        sys.exit(2)
+
+
+@cli.command()
+@click.argument("planfile", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=FORMAT, default="text", help="Output format.")
+def show(planfile: Path, fmt: str) -> None:
+    """Render a saved plan file."""
+    from cohortops.plan.planfile import read_plan
+
+    click.echo(_render(read_plan(planfile), fmt), nl=False)
+
+
+OVERRIDES = (
+    ("--allow-mass-removal", "Apply even when a cohort loses more than max_remove_percent."),
+    ("--allow-empty", "Apply even when a source is empty and would empty its cohort."),
+    ("--allow-destroy", "Apply the removal of cohorts deleted from the configuration."),
+    ("--allow-overflow", "Apply even when users would exceed an attribute's array length."),
+)
+
+
+def override_options(f: Any) -> Any:
+    for flag, text in OVERRIDES:
+        f = click.option(flag, is_flag=True, help=text)(f)
+    return f
+
+
+@cli.command()
+@config_option
+@cohort_option
+@click.argument("planfile", type=click.Path(path_type=Path), required=False)
+@click.option("--auto-approve", is_flag=True, help="Skip the interactive 'yes'.")
+@override_options
+@click.option("--engine", type=click.Choice(["duckdb", "python"]), default="duckdb", hidden=True)
+def apply(
+    config_path: Path | None,
+    cohorts: tuple[str, ...],
+    planfile: Path | None,
+    auto_approve: bool,
+    engine: str,
+    **flags: bool,
+) -> None:
+    """Carry out a plan against Braze: the saved PLANFILE, or a fresh one after you approve it."""
+    from cohortops.app import App
+    from cohortops.run_apply import apply_command
+
+    overrides = frozenset("--" + k.replace("_", "-") for k, v in flags.items() if v)
+
+    def confirm(text: str) -> bool:
+        click.echo(text, nl=False)
+        if auto_approve:
+            return True
+        if not sys.stdin.isatty():
+            raise CohortopsError(
+                "Refusing to apply without approval: no terminal to ask on. Pass "
+                "--auto-approve, or save a plan with `plan --out` and apply that file."
+            )
+        answer = click.prompt(
+            "\nDo you want to apply these changes? Only 'yes' will be accepted", default=""
+        )
+        return bool(answer.strip() == "yes")
+
+    app = App(config_path, engine=engine)
+    for line in apply_command(app, planfile, cohorts, overrides, confirm, _render):
+        click.echo(line)
+
+
+@cli.group()
+def state() -> None:
+    """Inspect and repair the recorded state."""
+
+
+@state.command("list")
+@config_option
+def state_list(config_path: Path | None) -> None:
+    """Cohorts in the state with their member counts."""
+    from cohortops.app import App
+    from cohortops.reports import state_list_lines
+
+    app = App(config_path)
+    with app.store() as store:
+        for line in state_list_lines(store):
+            click.echo(line)
+
+
+@state.command("show")
+@config_option
+@click.argument("cohort")
+@click.option("--limit", type=int, default=20, help="Members to list (0 = all).")
+def state_show(config_path: Path | None, cohort: str, limit: int) -> None:
+    """One cohort's record: serial, last apply, members."""
+    from cohortops.app import App
+    from cohortops.reports import state_show_lines
+
+    app = App(config_path)
+    with app.store() as store:
+        for line in state_show_lines(store, cohort, limit):
+            click.echo(line)
+
+
+@state.command("forget")
+@config_option
+@click.argument("cohort")
+def state_forget(config_path: Path | None, cohort: str) -> None:
+    """Drop COHORT from the state without touching Braze."""
+    from cohortops.app import App
+    from cohortops.reports import forget
+
+    app = App(config_path)
+    with app.store() as store:
+        click.echo(forget(store, cohort, app.actor()))
+
+
+@state.command("unlock")
+@config_option
+@click.argument("lock_id")
+def state_unlock(config_path: Path | None, lock_id: str) -> None:
+    """Remove the state lock LOCK_ID left by a holder that is gone."""
+    from cohortops.app import App
+    from cohortops.reports import unlock
+
+    app = App(config_path)
+    with app.store() as store:
+        click.echo(unlock(store, lock_id, app.actor()))
+
+
+@cli.group()
+def audit() -> None:
+    """The append-only, hash-chained audit log."""
+
+
+@audit.command("log")
+@config_option
+@click.option("--cohort", default=None, help="Only entries of this cohort.")
+@click.option("--since", default=None, help="Only entries at or after this date (YYYY-MM-DD).")
+def audit_log(config_path: Path | None, cohort: str | None, since: str | None) -> None:
+    """Audit entries, oldest first."""
+    from cohortops.app import App
+    from cohortops.reports import audit_lines
+
+    app = App(config_path)
+    with app.store() as store:
+        for line in audit_lines(store, cohort, since):
+            click.echo(line)
+
+
+@audit.command("verify")
+@config_option
+def audit_verify(config_path: Path | None) -> None:
+    """Check the hash chain; name the first edited or missing entry."""
+    from cohortops.app import App
+    from cohortops.reports import verify
+
+    app = App(config_path)
+    with app.store() as store:
+        click.echo(verify(store))
+
+
+@audit.command("member")
+@config_option
+@click.argument("member_id")
+def audit_member(config_path: Path | None, member_id: str) -> None:
+    """When, and by which change, MEMBER_ID entered or left each cohort."""
+    from cohortops.app import App
+    from cohortops.reports import member_lines
+
+    app = App(config_path)
+    with app.store() as store:
+        for line in member_lines(store, member_id):
+            click.echo(line)
+
+
+@audit.command("export")
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl")
+def audit_export(config_path: Path | None, fmt: str) -> None:
+    """Every audit entry as JSON lines."""
+    from cohortops.app import App
+    from cohortops.reports import export_jsonl
+
+    app = App(config_path)
+    with app.store() as store:
+        for line in export_jsonl(store):
+            click.echo(line)
+
+
+@cli.command()
+@config_option
+@click.argument("cohort", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--limit", type=int, default=50)
+def history(config_path: Path | None, cohort: str | None, fmt: str, limit: int) -> None:
+    """Run history: each apply per cohort with its trigger, result and counts."""
+    from cohortops.app import App
+    from cohortops.reports import history_lines
+
+    app = App(config_path)
+    with app.store() as store:
+        for line in history_lines(store, cohort, fmt, limit):
+            click.echo(line)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=4400, show_default=True)
+@click.option("--api-key", default="sandbox-key", show_default=True)
+@click.option("--users", "users_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--rate-limit", type=int, default=None, help="Requests per window (default: none).")
+@click.option("--window", type=float, default=3.0, show_default=True, help="Window seconds.")
+@click.option("--latency-ms", type=float, default=0.0, show_default=True)
+@click.option("--fault-rate", type=float, default=0.0, show_default=True, help="5xx rate, 0-1.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--state", "state_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--sink", is_flag=True, help="Record membership only (for load tests).")
+def sandbox(
+    host: str,
+    port: int,
+    api_key: str,
+    users_file: Path | None,
+    rate_limit: int | None,
+    window: float,
+    latency_ms: float,
+    fault_rate: float,
+    seed: int,
+    state_file: Path | None,
+    sink: bool,
+) -> None:
+    """Serve a Braze-compatible API locally until Ctrl-C."""
+    from cohortops.sandbox import ALL_PERMISSIONS, SandboxConfig, serve_forever
+
+    config = SandboxConfig(
+        api_keys={api_key: ALL_PERMISSIONS},
+        rate_limit=rate_limit,
+        rate_window_seconds=window,
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+        seed=seed,
+        users_file=users_file,
+        state_file=state_file,
+        sink=sink,
+    )
+
+    def ready(url: str) -> None:
+        click.echo(f"Braze sandbox listening on {url} (API key: {api_key}). Ctrl-C stops it.")
+
+    serve_forever(config, host, port, on_ready=ready)
+
+
+@cli.command()
+@config_option
+@cohort_option
+@click.option("--sample", type=int, default=1000, show_default=True, help="Members per cohort.")
+@click.option("--all", "check_all", is_flag=True, help="Check every recorded member (slow).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when drift is found.")
+def drift(
+    config_path: Path | None,
+    cohorts: tuple[str, ...],
+    sample: int,
+    check_all: bool,
+    detailed_exitcode: bool,
+) -> None:
+    """Compare recorded members with what Braze holds (unknown users, dropped values)."""
+    from cohortops.app import App
+    from cohortops.drift import check_cohort, drift_lines
+
+    app = App(config_path)
+    with app.store() as store:
+        targets = cohorts or tuple(sorted(store.snapshot().cohorts))
+        results = [
+            check_cohort(store, app.config, c, sample=None if check_all else sample)
+            for c in targets
+        ]
+    click.echo("Drift between the state and Braze:")
+    for line in drift_lines(results):
+        click.echo(line)
+    if detailed_exitcode and any(r.drifted for r in results):
+        sys.exit(2)
+
+
+@cli.command()
+@config_option
+def demo(config_path: Path | None) -> None:
+    """Run validate, plan, apply and plan again against a local Braze sandbox."""
+    from cohortops.demo import run_demo
+
+    run_demo(config_path or Path("configs"), click.echo)
+
+
 def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:

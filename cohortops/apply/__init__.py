@@ -1,0 +1,1 @@
+"""Apply: carry out a reviewed plan against Braze, journaled and audited."""

@@ -1,0 +1,312 @@
+"""Carry out a plan against Braze without losing or inventing a change.
+
+Order: remote creates and renames, then member changes (removes before adds, so an array
+attribute never overflows on the way), destroys last. Each acknowledged batch is handed to the
+state writer with its audit entry in the same transaction; nothing unacknowledged is recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cohortops.apply.actor import Actor
+from cohortops.apply.members import iter_ids
+from cohortops.apply.progress import Progress
+from cohortops.apply.remote import Remote
+from cohortops.braze import BatchExecutor, BatchResult
+from cohortops.errors import BrazeError, GuardBlockedError, Interrupted
+from cohortops.plan.model import CohortPlan, Plan
+from cohortops.state import Store
+from cohortops.state.types import RunRecord
+
+ORDER = {"create": 0, "rename": 1, "update": 2, "destroy": 3}
+FAILED_SHOWN = 10  # failed members named in the summary, per cohort
+
+
+@dataclass
+class CohortOutcome:
+    cohort_id: str
+    action: str
+    added: int = 0
+    removed: int = 0
+    baseline: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    apply_id: str
+    outcomes: tuple[CohortOutcome, ...]
+    interrupted: bool = False
+
+    @property
+    def failed_members(self) -> int:
+        return sum(len(o.failed) for o in self.outcomes)
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        return tuple(f"{o.cohort_id}: {o.error}" for o in self.outcomes if o.error)
+
+
+def check_guards(plan: Plan, overrides: frozenset[str]) -> None:
+    blocking = plan.blocking_guards(overrides)
+    if blocking:
+        lines = "; ".join(
+            f"{g.reason} (pass {g.override} to apply anyway)" if g.override else g.reason
+            for g in blocking
+        )
+        raise GuardBlockedError(f"Apply refused by guards: {lines}")
+
+
+class Applier:
+    def __init__(
+        self,
+        plan: Plan,
+        store: Store,
+        remotes: Callable[[CohortPlan], Remote],
+        *,
+        actor: Actor,
+        plan_digest: str,
+        overrides: frozenset[str] = frozenset(),
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.plan = plan
+        self.store = store
+        self.remotes = remotes
+        self.actor = actor
+        self.digest = plan_digest
+        self.overrides = overrides
+        self.progress = progress or Progress(enabled=False)
+        self.stop = stop or threading.Event()
+        self.now = now
+        self.apply_id = uuid.uuid4().hex[:12]
+        self._halt: threading.Event | None = None  # the running executor's stop event
+
+    def request_stop(self) -> None:
+        """Ctrl-C: start no new batch; in-flight ones finish and are recorded."""
+        self.stop.set()
+        if self._halt is not None:
+            self._halt.set()
+
+    def _audit(self, kind: str, cohort_id: str | None, data: Mapping[str, Any]) -> None:
+        self.store.append_audit(
+            kind, self.actor.who, cohort_id, {"apply_id": self.apply_id, **data}
+        )
+
+    def run(self) -> ApplyResult:
+        check_guards(self.plan, self.overrides)
+        work = sorted(
+            (c for c in self.plan.cohorts if c.is_change),
+            key=lambda c: (ORDER[c.action], c.cohort_id),
+        )
+        used = sorted(
+            {g.override for g in self.plan.guards if g.override and g.override in self.overrides}
+        )
+        summary = {
+            "cohorts": [c.cohort_id for c in work],
+            "members_to_add": self.plan.summary.members_to_add,
+            "members_to_remove": self.plan.summary.members_to_remove,
+        }
+        self.store.journal_begin(self.apply_id, self.digest, summary)
+        self._audit(
+            "apply.start", None, {"plan_digest": self.digest, **self.actor.as_dict(), **summary}
+        )
+        for flag in used:
+            guards = [g.reason for g in self.plan.guards if g.override == flag]
+            self._audit("guard.override", None, {"flag": flag, "guards": guards})
+        self.progress.start(sum(c.removes + c.sent_adds for c in work))
+        outcomes: list[CohortOutcome] = []
+        interrupted = False
+        try:
+            for cohort in work:
+                if self.stop.is_set():
+                    interrupted = True
+                    break
+                outcome = CohortOutcome(cohort.cohort_id, cohort.action)
+                outcomes.append(outcome)
+                try:
+                    self._apply_cohort(cohort, outcome)
+                except KeyboardInterrupt:
+                    interrupted = True
+                    break
+                except BrazeError as exc:
+                    outcome.error = str(exc)
+                finally:
+                    outcome.seconds = time.monotonic() - outcome.started
+                    self._finish_cohort(cohort, outcome)
+                if self.stop.is_set():
+                    interrupted = True
+                    break
+        finally:
+            self.progress.stop()
+            self.store.flush()
+            result = (
+                "interrupted"
+                if interrupted
+                else ("failed" if any(o.error for o in outcomes) else "success")
+            )
+            self.store.journal_end(self.apply_id, result)
+            self._audit(
+                "apply.end",
+                None,
+                {
+                    "result": result,
+                    "added": sum(o.added for o in outcomes),
+                    "removed": sum(o.removed for o in outcomes),
+                    "failed": sum(len(o.failed) for o in outcomes),
+                },
+            )
+            self.store.flush()
+        outcome_tuple = tuple(outcomes)
+        if interrupted:
+            raise Interrupted(
+                "Interrupted: in-flight batches were recorded; run `cohortops plan` to see what "
+                "is left.",
+            )
+        return ApplyResult(self.apply_id, outcome_tuple, interrupted)
+
+    def _apply_cohort(self, cohort: CohortPlan, outcome: CohortOutcome) -> None:
+        remote = self.remotes(cohort)
+        if cohort.action == "rename" and cohort.moved_from:
+            self.store.rename_cohort(cohort.moved_from, cohort.cohort_id)
+            self._audit("cohort.rename", cohort.cohort_id, {"from": cohort.moved_from})
+        if cohort.needs_remote_create or cohort.needs_remote_rename:
+            remote.ensure_cohort(cohort, created_at=self.now())
+            self.store.upsert_cohort(
+                cohort.cohort_id, cohort.settings, remote_created=True, remote_name=cohort.name
+            )
+            kind = "cohort.create" if cohort.needs_remote_create else "cohort.remote_rename"
+            self._audit(
+                kind, cohort.cohort_id, {"name": cohort.name, "remote_id": cohort.remote_id}
+            )
+        elif cohort.action != "destroy":
+            self.store.upsert_cohort(cohort.cohort_id, cohort.settings)
+        if cohort.baseline:
+            self._record_baseline(cohort, outcome)
+        else:
+            self._send(cohort, "remove", cohort.to_remove, remote, outcome)
+            self._send(cohort, "add", cohort.to_add, remote, outcome)
+        if cohort.action == "destroy" and not outcome.failed and outcome.error is None:
+            self.store.flush()
+            self.store.forget_cohort(cohort.cohort_id)
+            self._audit("cohort.destroy", cohort.cohort_id, {"removed": outcome.removed})
+
+    def _record_baseline(self, cohort: CohortPlan, outcome: CohortOutcome) -> None:
+        """backfill_existing: false — current members are recorded, not sent."""
+        chunk: list[str] = []
+        for member in iter_ids(cohort.to_add):
+            chunk.append(member)
+            if len(chunk) >= 10_000:
+                self._record(cohort, "add", chunk, baseline=True)
+                outcome.baseline += len(chunk)
+                chunk = []
+        if chunk:
+            self._record(cohort, "add", chunk, baseline=True)
+            outcome.baseline += len(chunk)
+
+    def _record(
+        self, cohort: CohortPlan, op: str, ids: list[str], *, baseline: bool = False
+    ) -> None:
+        audit = {
+            "apply_id": self.apply_id,
+            "action": op,
+            "members": ids,
+            "remote_id": cohort.remote_id,
+            "baseline": baseline,
+        }
+        self.store.record_batch(cohort.cohort_id, op, ids, audit=audit)  # type: ignore[arg-type]
+
+    def _send(
+        self, cohort: CohortPlan, op: str, members: Any, remote: Remote, outcome: CohortOutcome
+    ) -> None:
+        if not len(members) or self.stop.is_set():
+            return
+        batches = remote.batches(cohort, op, iter_ids(members))
+        failure: list[BrazeError] = []
+        halt = self._halt = threading.Event()
+
+        def on_done(result: BatchResult[Any]) -> None:
+            acknowledged = list(result.acknowledged)
+            if acknowledged:
+                self._record(cohort, op, acknowledged)
+                if op == "add":
+                    outcome.added += len(acknowledged)
+                else:
+                    outcome.removed += len(acknowledged)
+            # Every id of the batch is in exactly one of acknowledged/failed, a failed request
+            # included: counting its ids again would report each of them twice.
+            outcome.failed.extend(result.failed)
+            self.progress.advance(len(result.batch.ids))
+            if result.error is not None:
+                if not failure:
+                    failure.append(result.error)
+                halt.set()  # a failed request means the next ones would fail the same way
+
+        executor = BatchExecutor(remote.requests_per_second, expected_latency=remote.latency)
+        try:
+            executor.run(batches, remote.send, on_done, stop=halt)
+        finally:
+            self._halt = None
+        outcome.failed.extend(batches.invalid)
+        if failure:
+            raise failure[0]
+
+    def _finish_cohort(self, cohort: CohortPlan, outcome: CohortOutcome) -> None:
+        self.store.flush()
+        if cohort.action != "destroy" or outcome.failed or outcome.error:
+            self.store.mark_applied(cohort.cohort_id, self.now())
+            self.store.compact(cohort.cohort_id)
+        ended = self.now()
+        started = ended - dt.timedelta(seconds=outcome.seconds)
+        total = cohort.recorded_count + outcome.added + outcome.baseline - outcome.removed
+        self.store.record_run(
+            RunRecord(
+                cohort_id=cohort.cohort_id,
+                trigger=self.actor.trigger,
+                started_at=started,
+                ended_at=ended,
+                result="failed" if outcome.error else ("partial" if outcome.failed else "success"),
+                added=outcome.added + outcome.baseline,
+                removed=outcome.removed,
+                failed=len(outcome.failed),
+                total_members=total,
+                apply_id=self.apply_id,
+            )
+        )
+
+
+def summarize(outcomes: Iterable[CohortOutcome]) -> list[str]:
+    lines = []
+    for o in outcomes:
+        failed = f", {len(o.failed):,} failed" if o.failed else ""
+        base = f", {o.baseline:,} recorded as baseline" if o.baseline else ""
+        err = f" — {o.error}" if o.error else ""
+        lines.append(
+            f"  {o.cohort_id}: +{o.added:,} / -{o.removed:,}{base}{failed} in {o.seconds:.1f} s{err}"
+        )
+        lines.extend(_failed_lines(o.failed))
+    return lines
+
+
+def _failed_lines(failed: list[tuple[str, str]]) -> list[str]:
+    """Name the failed members, grouped by reason: the reader has to find out why."""
+    by_reason: dict[str, list[str]] = {}
+    for member, reason in failed:
+        by_reason.setdefault(reason, []).append(member)
+    lines = []
+    for reason, members in by_reason.items():
+        shown = ", ".join(members[:FAILED_SHOWN])
+        more = f" and {len(members) - FAILED_SHOWN:,} more" if len(members) > FAILED_SHOWN else ""
+        lines.append(f"    failed ({reason.rstrip('.')}): {shown}{more}")
+    return lines

@@ -1,0 +1,122 @@
+"""One cohort's view of Braze: which batches to build and which client call sends them.
+
+Secrets are revealed here, at use, and live only inside the client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from cohortops.braze import (
+    AttributeBatch,
+    Batches,
+    BatchResult,
+    BrazeClient,
+    CohortImportBatch,
+    attribute_batches,
+    cohort_import_batches,
+)
+from cohortops.config.model import CohortImportDelivery, Config, Destination, Secret
+from cohortops.errors import ApplyError
+from cohortops.plan.model import CohortPlan
+
+
+def _hint(secret: Secret) -> str | None:
+    names = secret.env_names
+    return names[0] if names else None
+
+
+def make_client(destination: Destination, **kwargs: Any) -> BrazeClient:
+    return BrazeClient(
+        destination.rest_endpoint.reveal(),
+        destination.api_key.reveal(),
+        destination_id=destination.id,
+        requests_per_second=destination.requests_per_second,
+        max_objects_per_request=destination.max_objects_per_request,
+        api_key_hint=_hint(destination.api_key),
+        **kwargs,
+    )
+
+
+class Remote:
+    """Sends one cohort's batches through a destination's client."""
+
+    latency = 0.1  # expected seconds per request, to size the executor's concurrency
+
+    def __init__(self, client: BrazeClient, config: Config, cohort: CohortPlan) -> None:
+        self.client = client
+        self.cohort = cohort
+        connection = config.connections.get(cohort.connection)
+        if connection is None:
+            raise ApplyError(
+                f"The plan uses connection '{cohort.connection}', which the configuration no "
+                "longer declares; make a new plan."
+            )
+        self.delivery = connection.delivery
+        self._secrets: tuple[str, str] | None = None
+        self._hints: tuple[str | None, str | None] = (None, None)
+        if isinstance(self.delivery, CohortImportDelivery):
+            self._secrets = (
+                self.delivery.partner_api_key.reveal(),
+                self.delivery.client_secret.reveal(),
+            )
+            self._hints = (
+                _hint(self.delivery.partner_api_key),
+                _hint(self.delivery.client_secret),
+            )
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.client.requests_per_second
+
+    def ensure_cohort(self, cohort: CohortPlan, *, created_at: dt.datetime) -> None:
+        assert self._secrets is not None, "only cohort_import cohorts exist remotely"
+        self.client.create_or_rename_cohort(
+            cohort.partner,
+            cohort.remote_id,
+            cohort.name,
+            partner_api_key=self._secrets[0],
+            client_secret=self._secrets[1],
+            created_at=created_at,
+            partner_api_key_hint=self._hints[0],
+            client_secret_hint=self._hints[1],
+        )
+
+    def batches(self, cohort: CohortPlan, op: str, ids: Iterable[str]) -> Batches[Any]:
+        action: Any = op
+        identifier: Any = cohort.identifier
+        if cohort.method == "attribute":
+            assert cohort.attribute is not None
+            return attribute_batches(
+                ids,
+                attribute=cohort.attribute,
+                value=cohort.remote_id,
+                action=action,
+                identifier=identifier,
+                # a removal must never create a profile
+                update_existing_only=cohort.update_existing_only or op == "remove",
+                alias_label=cohort.alias_label,
+                max_objects=cohort.batch_size,
+            )
+        return cohort_import_batches(
+            ids,
+            partner=cohort.partner,
+            cohort_id=cohort.remote_id,
+            action=action,
+            identifier=identifier,
+            alias_label=cohort.alias_label,
+        )
+
+    def send(self, batch: AttributeBatch | CohortImportBatch) -> BatchResult[Any]:
+        if isinstance(batch, AttributeBatch):
+            return self.client.track_attributes(batch)
+        assert self._secrets is not None
+        return self.client.cohort_import(
+            batch,
+            partner_api_key=self._secrets[0],
+            client_secret=self._secrets[1],
+            partner_api_key_hint=self._hints[0],
+            client_secret_hint=self._hints[1],
+        )

@@ -1,0 +1,140 @@
+"""`cohortops apply`: lock, plan or load, check freshness and guards, confirm, apply, report."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from cohortops.app import App, check_fresh
+from cohortops.apply.applier import Applier, check_guards, summarize
+from cohortops.apply.progress import Progress
+from cohortops.apply.remote import Remote, make_client
+from cohortops.braze import BrazeClient
+from cohortops.errors import ApplyError, CohortopsError
+from cohortops.plan.model import CohortPlan, Plan
+from cohortops.plan.planfile import plan_digest, read_plan
+
+
+class _StopOnSigint:
+    """First Ctrl-C: stop starting batches and record in-flight ones. Second: abort now."""
+
+    def __init__(self, applier: Applier) -> None:
+        self.applier = applier
+        self.previous: Any = None
+        self.hits = 0
+
+    def __enter__(self) -> _StopOnSigint:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.hits += 1
+        if self.hits > 1:
+            raise KeyboardInterrupt
+        print(
+            "\nStopping: finishing in-flight batches and recording them (Ctrl-C again to abort).",
+            file=sys.stderr,
+            flush=True,
+        )
+        self.applier.request_stop()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def apply_command(
+    app: App,
+    planfile: Path | None,
+    targets: tuple[str, ...],
+    overrides: frozenset[str],
+    confirm: Callable[[str], bool],
+    render: Callable[[Plan, str], str],
+    *,
+    progress: Progress | None = None,
+    client_options: dict[str, Any] | None = None,
+) -> Iterator[str]:
+    actor = app.actor()
+    with app.store() as store, store.lock("apply", actor.who):
+        if planfile is not None:
+            if targets:
+                raise CohortopsError(
+                    "--cohort cannot narrow a saved plan; make the plan with --cohort instead."
+                )
+            plan = read_plan(planfile)
+            check_fresh(plan, store.snapshot())
+            yield render(plan, "text").rstrip("\n")
+        else:
+            plan = app.plan(store, targets)
+            if not plan.has_changes:
+                yield render(plan, "text").rstrip("\n")
+                _check_planned(plan)  # a source that failed is not "no changes"
+                return
+            check_guards(plan, overrides)
+            if not confirm(render(plan, "text")):
+                yield "Apply cancelled."
+                return
+        if not plan.has_changes:
+            _check_planned(plan)
+            return
+        check_guards(plan, overrides)
+        clients: dict[str, BrazeClient] = {}
+
+        def remote_for(cohort: CohortPlan) -> Remote:
+            if cohort.destination not in clients:
+                destination = app.config.destinations.get(cohort.destination)
+                if destination is None:
+                    raise ApplyError(
+                        f"The plan writes to destination '{cohort.destination}', which the "
+                        "configuration no longer declares; make a new plan."
+                    )
+                clients[cohort.destination] = make_client(destination, **(client_options or {}))
+            return Remote(clients[cohort.destination], app.config, cohort)
+
+        applier = Applier(
+            plan,
+            store,
+            remote_for,
+            actor=actor,
+            plan_digest=plan_digest(plan),
+            overrides=overrides,
+            progress=progress or Progress(enabled=True),
+        )
+        try:
+            with _StopOnSigint(applier):
+                result = applier.run()
+        finally:
+            for client in clients.values():
+                client.close()
+        yield f"Apply {result.apply_id} finished:"
+        yield from summarize(result.outcomes)
+        skipped = [c.cohort_id for c in plan.cohorts if c.errored]
+        if skipped:
+            yield f"Not applied (planning failed): {', '.join(skipped)}"
+        if result.errors:
+            raise ApplyError(
+                "Apply failed for "
+                + "; ".join(e.rstrip(".") for e in result.errors)
+                + ". Acknowledged changes are recorded; fix the cause and run `cohortops apply` "
+                "again."
+            )
+        if result.failed_members:
+            raise ApplyError(
+                f"Braze rejected {result.failed_members:,} member change(s); they stay out of "
+                "the state and the next plan retries them."
+            )
+        _check_planned(plan)
+
+
+def _check_planned(plan: Plan) -> None:
+    if plan.has_errors:
+        raise ApplyError(
+            "Some cohorts could not be planned and were not applied; see the plan output above, "
+            "fix their sources and run `cohortops apply` again."
+        )
