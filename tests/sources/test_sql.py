@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
@@ -15,10 +14,6 @@ from cohortops.config.model import Secret, SqlSource
 from cohortops.errors import SourceError
 from cohortops.sources import read_source_arrow
 from cohortops.sources.sql import BATCH_SCHEMA, mask_url, normalize_url, sql_batches
-
-PG_URL = os.environ.get(
-    "COHORTOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
 def sqlite_db(tmp_path: Path, values: list[object]) -> str:
@@ -132,23 +127,10 @@ def test_unreachable_postgres_hides_password(monkeypatch: pytest.MonkeyPatch) ->
     assert "s3cr3t-pw" not in repr(source) and "s3cr3t-pw" not in source.describe()
 
 
-def _postgres_or_skip() -> None:
-    try:
-        engine = sa.create_engine(
-            normalize_url(sa.engine.make_url(PG_URL)), connect_args={"connect_timeout": 2}
-        )
-        with engine.connect():
-            pass
-        engine.dispose()
-    except sa.exc.SQLAlchemyError:
-        pytest.skip(f"PostgreSQL not reachable at {mask_url(sa.engine.make_url(PG_URL))}")
-
-
 @pytest.mark.postgres
-def test_postgres_streams_in_chunks() -> None:
-    _postgres_or_skip()
+def test_postgres_streams_in_chunks(postgres_url: str) -> None:
     query = "select 'u' || g as id from generate_series(1, 120000) g where 'x%' like 'x%'"
-    source = SqlSource(url=Secret(PG_URL), query=query)
+    source = SqlSource(url=Secret(postgres_url), query=query)
     parts = list(sql_batches(source, "c"))
     assert [b.num_rows for b in parts] == [50_000, 50_000, 20_000]
     assert parts[-1].column("pos").to_pylist()[-1] == 120_000
@@ -157,14 +139,15 @@ def test_postgres_streams_in_chunks() -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_types_and_errors() -> None:
-    _postgres_or_skip()
+def test_postgres_types_and_errors(postgres_url: str) -> None:
     query = "select * from (values (1::bigint), (null), (3)) t(n)"
-    assert read_source_arrow(SqlSource(url=Secret(PG_URL), query=query), "c").ids.to_pylist() == [
+    assert read_source_arrow(
+        SqlSource(url=Secret(postgres_url), query=query), "c"
+    ).ids.to_pylist() == [
         "1",
         "3",
     ]
     uuid_query = "select '00000000-0000-0000-0000-000000000001'::uuid as u"
-    assert read_source_arrow(SqlSource(url=Secret(PG_URL), query=uuid_query), "c").count == 1
+    assert read_source_arrow(SqlSource(url=Secret(postgres_url), query=uuid_query), "c").count == 1
     with pytest.raises(SourceError, match=r"the SQL query failed on postgresql://.*nope"):
-        read_source_arrow(SqlSource(url=Secret(PG_URL), query="select * from nope"), "c")
+        read_source_arrow(SqlSource(url=Secret(postgres_url), query="select * from nope"), "c")

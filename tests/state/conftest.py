@@ -7,58 +7,17 @@ unreachable, unless ``CI=true``, where a missing server fails them instead of hi
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import os
-import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from pgsupport import RUN_ID, check_postgres, next_schema_number  # noqa: F401 (re-exported)
 
 from cohortops.config.model import Secret, StateConfig
 from cohortops.state import Store, StoreOptions, open_store
-
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-RUN_ID = uuid.uuid4().hex[:8]  # schema names of this run: cohortops_test_<RUN_ID>_<n>
-_schema_numbers = itertools.count(1)
-
-
-def check_postgres(url: str, environ: Mapping[str, str]) -> None:
-    """Return when ``url`` answers; otherwise skip, or fail when ``CI=true``."""
-    try:
-        with psycopg.connect(url, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        params = psycopg.conninfo.conninfo_to_dict(url)
-        where = (
-            f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params.get('dbname')}"
-        )
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        reason = (
-            f"PostgreSQL at {where} is unreachable ({detail}); start it or point "
-            "COHORTOPS_TEST_PG_URL at one"
-        )
-        if environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}. CI=true, so a missing server is a failure.", pytrace=False)
-        pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A reachable PostgreSQL URL; this run's leftover test schemas are dropped at the end."""
-    url = os.environ.get("COHORTOPS_TEST_PG_URL", DEFAULT_PG_URL)
-    check_postgres(url, os.environ)
-    yield url
-    with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
-            (f"cohortops_test_{RUN_ID}_%",),
-        ).fetchall()
-        for (name,) in rows:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 class FakeClock:
@@ -135,7 +94,7 @@ def make_backend(
             backend = Backend(name, StateConfig(path=cwd / "state.db"), cwd, FakeClock())
         else:
             base = request.getfixturevalue("postgres_url")
-            schema = f"cohortops_test_{RUN_ID}_{next(_schema_numbers)}"
+            schema = f"cohortops_test_{RUN_ID}_{next_schema_number()}"
             with psycopg.connect(base, autocommit=True) as conn:
                 conn.execute(f'CREATE SCHEMA "{schema}"')
             schemas.append(schema)
