@@ -92,11 +92,6 @@ CREATE TABLE IF NOT EXISTS cohortops_audit (
     hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS cohortops_audit_cohort ON cohortops_audit (cohort_id, seq);
-CREATE TABLE IF NOT EXISTS cohortops_audit_members (
-    member_id TEXT NOT NULL,
-    seq {int} NOT NULL,
-    PRIMARY KEY (member_id, seq)
-){without_rowid};
 CREATE TABLE IF NOT EXISTS cohortops_applies (
     apply_id TEXT PRIMARY KEY,
     plan_digest TEXT NOT NULL,

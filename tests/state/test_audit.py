@@ -102,6 +102,19 @@ def test_member_timeline(store: Store) -> None:
     assert store.member_timeline("nobody") == []
 
 
+def test_member_timeline_matches_ids_exactly(store: Store) -> None:
+    tricky = ["u_1", "u%1", 'u"1', "u\\1", "U_1", "u_10", "ü_1"]
+    with locked(store):
+        store.upsert_cohort("a", {})
+        for i, member in enumerate(tricky):
+            store.record_batch("a", "add", [member], {"apply_id": f"ap-{i}"})
+        store.flush()
+    for i, member in enumerate(tricky):
+        timeline = store.member_timeline(member)
+        assert [e.details["apply_id"] for e in timeline] == [f"ap-{i}"], member
+    assert store.member_timeline("u_") == []
+
+
 def test_verify_names_an_edited_entry(backend: Backend) -> None:
     store = backend.open()
     _fill(store)
