@@ -22,6 +22,7 @@ from cohortops.apply.remote import Remote
 from cohortops.braze import BatchExecutor, BatchResult
 from cohortops.errors import BrazeError, GuardBlockedError, Interrupted
 from cohortops.plan.model import CohortPlan, Plan
+from cohortops.plan.settings import BASELINE_PENDING
 from cohortops.state import Store
 from cohortops.state.types import RunRecord
 
@@ -181,19 +182,26 @@ class Applier:
         if cohort.action == "rename" and cohort.moved_from:
             self.store.rename_cohort(cohort.moved_from, cohort.cohort_id)
             self._audit("cohort.rename", cohort.cohort_id, {"from": cohort.moved_from})
+        # Until the baseline is recorded, the state says so: a crash in between must not turn
+        # the baseline into a backfill on the next plan.
+        settings = (
+            {**cohort.settings, BASELINE_PENDING: True} if cohort.baseline else cohort.settings
+        )
         if cohort.needs_remote_create or cohort.needs_remote_rename:
             remote.ensure_cohort(cohort, created_at=self.now())
             self.store.upsert_cohort(
-                cohort.cohort_id, cohort.settings, remote_created=True, remote_name=cohort.name
+                cohort.cohort_id, settings, remote_created=True, remote_name=cohort.name
             )
             kind = "cohort.create" if cohort.needs_remote_create else "cohort.remote_rename"
             self._audit(
                 kind, cohort.cohort_id, {"name": cohort.name, "remote_id": cohort.remote_id}
             )
         elif cohort.action != "destroy":
-            self.store.upsert_cohort(cohort.cohort_id, cohort.settings)
+            self.store.upsert_cohort(cohort.cohort_id, settings)
         if cohort.baseline:
             self._record_baseline(cohort, outcome)
+            self.store.flush()
+            self.store.upsert_cohort(cohort.cohort_id, cohort.settings)
         else:
             self._send(cohort, "remove", cohort.to_remove, remote, outcome)
             self._send(cohort, "add", cohort.to_add, remote, outcome)

@@ -26,7 +26,14 @@ from cohortops.plan.model import (
     PlanWarning,
 )
 from cohortops.plan.moves import Moves, resolve_moves, select
-from cohortops.plan.settings import cohort_settings, identity_changes, lookup, settings_diff
+from cohortops.plan.settings import (
+    BASELINE_PENDING,
+    cohort_settings,
+    identity_changes,
+    lookup,
+    recorded_settings,
+    settings_diff,
+)
 from cohortops.plan.summary import summarize
 from cohortops.state.records import CohortRecord, StateSnapshot
 
@@ -128,15 +135,17 @@ def _plan_declared(
         return CohortPlan(**base, action=action, errored=error)
     diff = _diff_for(diffs, cid)
     sdiff: tuple[str, ...] = ()
-    if record is not None and record.settings != settings:  # deepdiff only when needed: ~ms each
-        sdiff = settings_diff(record.settings, settings)
+    recorded = recorded_settings(record.settings) if record is not None else None
+    if recorded is not None and recorded != settings:  # deepdiff only when needed: ~ms each
+        sdiff = settings_diff(recorded, settings)
     imported = method == "cohort_import"
     needs_create = imported and (record is None or not record.remote_created)
     remote_name = None
     if record is not None:
         remote_name = record.remote_name or record.settings.get("name") or settings["remote_id"]
     needs_rename = imported and not needs_create and cohort.name != remote_name
-    baseline = record is None and not cohort.backfill_existing
+    pending = record is not None and record.settings.get(BASELINE_PENDING) is True
+    baseline = (record is None or pending) and not cohort.backfill_existing
     changed = diff.adds or diff.removes or sdiff or needs_create or needs_rename
     if action == "update" and not changed:
         action = "noop"

@@ -39,6 +39,15 @@ IDENTITY_KEYS: tuple[tuple[str, ...], ...] = (
 _MISSING = object()
 
 
+BASELINE_PENDING = "baseline_pending"
+"""Recorded-settings flag: a ``backfill_existing: false`` baseline was started, not finished."""
+
+
+def recorded_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Recorded settings as comparable with :func:`cohort_settings` (bookkeeping flags removed)."""
+    return {k: v for k, v in settings.items() if k != BASELINE_PENDING}
+
+
 def cohort_settings(config: Config, cohort: Cohort) -> dict[str, Any]:
     """JSON-safe, secret-free snapshot of ``cohort`` as recorded in the state and diffed."""
     connection = config.connection_of(cohort)
