@@ -24,6 +24,7 @@ from cohortops.errors import StateError
 from cohortops.state.sqlcore import Tx
 
 CHUNK_BYTES = 8 * 1024 * 1024
+RETIRED_GRACE_SECONDS = 900.0  # longer than any plan takes to read a snapshot
 _STALE_TMP_SECONDS = 3600.0
 
 
@@ -110,8 +111,17 @@ class SnapshotStore(ABC):
     @abstractmethod
     def rename(self, tx: Tx, old: str, new: str) -> None: ...
 
+    def retire(self, path: Path) -> None:
+        """Mark a snapshot no row points to any more; :meth:`clean` deletes it after a grace.
+
+        Readers (`plan`, `state show`) take no lock and may still be scanning the file a
+        compaction just replaced, so it must outlive the compaction for a while.
+        """
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(path)  # mtime = retirement time
+
     def clean(self, referenced: set[str]) -> None:
-        """Delete files no cohort row references (leftovers of a crash); under the lock."""
+        """Delete unreferenced files retired long enough ago (and crash leftovers)."""
         if not self.directory.is_dir():
             return
         now = time.time()
@@ -121,7 +131,9 @@ class SnapshotStore(ABC):
                     if now - path.stat().st_mtime > self._tmp_grace():
                         path.unlink()
             elif path.suffix == ".parquet" and self._ref_of(path) not in referenced:
-                path.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    if now - path.stat().st_mtime > RETIRED_GRACE_SECONDS:
+                        path.unlink()
 
     def _tmp_grace(self) -> float:
         return 0.0
@@ -178,7 +190,7 @@ class FileSnapshots(SnapshotStore):
 
     def discard(self, info: SnapInfo) -> None:
         if info.ref is not None:
-            (self.directory / info.ref).unlink(missing_ok=True)
+            self.retire(self.directory / info.ref)
 
     def rename(self, tx: Tx, old: str, new: str) -> None:
         pass  # the row keeps the file name; the next compaction writes one under the new id
@@ -246,7 +258,7 @@ class BlobSnapshots(SnapshotStore):
 
     def discard(self, info: SnapInfo) -> None:
         if info.ref is not None:
-            (self.directory / f"{info.ref}.parquet").unlink(missing_ok=True)
+            self.retire(self.directory / f"{info.ref}.parquet")
 
     def rename(self, tx: Tx, old: str, new: str) -> None:
         tx.execute(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -10,6 +13,7 @@ import pytest
 
 from cohortops.errors import StateError
 from cohortops.state import Store
+from cohortops.state.snapstore import RETIRED_GRACE_SECONDS
 
 from .conftest import Backend
 from .helpers import ids, locked, recorded_set
@@ -90,6 +94,14 @@ def test_members_iter_is_sorted_and_complete(store: Store) -> None:
     assert list(store.members_iter("c")) == ["a-first", *members[10:], "zzz-last"]
 
 
+def age_files(folder: Path, keep: Path | None = None) -> None:
+    """Make every file but ``keep`` look retired long ago."""
+    old = time.time() - RETIRED_GRACE_SECONDS - 60
+    for path in folder.iterdir():
+        if path != keep:
+            os.utime(path, (old, old))
+
+
 def test_compacting_to_empty_drops_the_snapshot(store: Store) -> None:
     with locked(store):
         store.upsert_cohort("c", {})
@@ -100,7 +112,31 @@ def test_compacting_to_empty_drops_the_snapshot(store: Store) -> None:
         store.compact("c")
         recorded = store.recorded_members("c")
     assert (recorded.snapshot, recorded.count) == (None, 0)
-    assert first is not None and not first.exists()
+    assert first is not None and first.exists()  # retired, not yet deleted
+    age_files(first.parent)
+    with locked(store):
+        pass
+    assert not first.exists()
+
+
+def test_a_reader_keeps_its_snapshot_while_another_process_compacts(
+    make_backend: Callable[[str], Backend],
+) -> None:
+    backend = make_backend("sqlite")
+    writer, reader = backend.open(), backend.open()
+    with locked(writer):
+        writer.upsert_cohort("c", {})
+        writer.record_batch("c", "add", ["a", "b"])
+        writer.compact("c")
+        writer.record_batch("c", "add", ["x"])
+        writer.flush()
+        members = reader.members_iter("c")
+        recorded = reader.recorded_members("c")
+        writer.record_batch("c", "add", ["d"])
+        writer.flush()
+        writer.compact("c")
+    assert recorded.snapshot is not None and recorded.snapshot.exists()
+    assert list(members) == ["a", "b", "x"]
 
 
 def test_compact_without_deltas_is_a_no_op(store: Store) -> None:
@@ -151,15 +187,18 @@ def test_sqlite_snapshots_live_beside_the_db_and_old_ones_go(
         store.compact("c")
         store.record_batch("c", "add", ["b"])
         store.compact("c")
-    files = sorted(path.name for path in folder.iterdir())
-    assert len(files) == 1 and files[0].startswith("c-2-")
-    assert store.recorded_members("c").snapshot == folder / files[0]
-    # A crash between writing a snapshot and committing leaves an orphan; the next lock cleans.
+    current = store.recorded_members("c").snapshot
+    assert current is not None and current.parent == folder and current.name.startswith("c-2-")
+    # The replaced snapshot outlives the compaction: a plan may still be reading it.
+    assert len(list(folder.iterdir())) == 2
+    # A crash between writing a snapshot and committing leaves an orphan; once retired files
+    # and orphans are past the grace period, the next lock cleans them.
     (folder / "c-9-deadbeef.parquet").write_bytes(b"orphan")
     (folder / ".c-9.123.tmp").write_bytes(b"half written")
+    age_files(folder, keep=current)
     with locked(store):
         pass
-    assert sorted(path.name for path in folder.iterdir()) == files
+    assert sorted(folder.iterdir()) == [current]
 
 
 def test_a_damaged_snapshot_is_reported_not_used(backend: Backend) -> None:
