@@ -5,34 +5,20 @@ Every command is a few calls on :class:`App`; tests and the demo use it directly
 
 from __future__ import annotations
 
-import datetime as dt
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from cohortops.apply.actor import Actor, detect_actor
-from cohortops.apply.members import recorded_array
 from cohortops.config import Config, load_config
-from cohortops.errors import CohortopsError, SourceError, StalePlanError
-from cohortops.overflow import overflow_facts
-from cohortops.plan.diff import make_engine
-from cohortops.plan.inputs import diff_inputs
-from cohortops.plan.memberdiff import MemberDiff
-from cohortops.plan.model import Plan
-from cohortops.plan.planner import make_plan
+from cohortops.errors import CohortopsError, StalePlanError
 from cohortops.state import Store, open_store
-from cohortops.state.records import RecordedMembers, StateSnapshot
+from cohortops.state.records import StateSnapshot
 
-EMPTY = pa.array([], type=pa.string())
-
-
-def empty_recorded(cohort_id: str) -> RecordedMembers:
-    return RecordedMembers(cohort_id, None, EMPTY, EMPTY, 0)
+if TYPE_CHECKING:
+    from cohortops.plan.model import Plan
 
 
 @dataclass
@@ -79,41 +65,11 @@ class App:
 
     def plan(self, store: Store, targets: tuple[str, ...] = ()) -> Plan:
         """Diff every targeted cohort's source against the recorded state (read-only)."""
-        config = self.config
+        from cohortops.planning import make_full_plan  # duckdb, pyarrow: only plans need them
+
         state = store.snapshot()
         selected = self.check_targets(targets, state)
-        inputs = diff_inputs(config, state, selected)
-        diffs: dict[str, MemberDiff] = {}
-        errors: dict[str, str] = {}
-        with tempfile.TemporaryDirectory(prefix="cohortops-diff-") as tmp:
-            engine = make_engine(self.engine, temp_dir=Path(tmp))  # type: ignore[arg-type]
-            try:
-                for item in inputs:
-                    recorded = (
-                        store.recorded_members(item.recorded_id)
-                        if item.recorded_id is not None
-                        else empty_recorded(item.cohort_id)
-                    )
-                    if item.source is None:  # gone from the files: every member leaves
-                        diffs[item.cohort_id] = MemberDiff(
-                            item.cohort_id, EMPTY, recorded_array(recorded), 0, recorded.count
-                        )
-                        continue
-                    try:
-                        diffs[item.cohort_id] = engine.diff(item.cohort_id, item.source, recorded)
-                    except SourceError as exc:
-                        errors[item.cohort_id] = str(exc)
-            finally:
-                engine.close()
-        return make_plan(
-            config,
-            state,
-            diffs,
-            now=dt.datetime.now(dt.UTC),
-            targets=selected,
-            source_errors=errors,
-            overflow=overflow_facts(config, inputs),
-        )
+        return make_full_plan(self.config, store, state, selected, engine=self.engine)
 
 
 def check_fresh(plan: Plan, state: StateSnapshot) -> None:

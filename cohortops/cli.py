@@ -126,13 +126,24 @@ def plan(
 
 
 @cli.command()
+@config_option
 @click.argument("planfile", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=FORMAT, default="text", help="Output format.")
-def show(planfile: Path, fmt: str) -> None:
-    """Render a saved plan file."""
+def show(config_path: Path | None, planfile: Path, fmt: str) -> None:
+    """Render a saved plan file (with -c: say whether the configuration changed since)."""
     from cohortops.plan.planfile import read_plan
 
-    click.echo(_render(read_plan(planfile), fmt), nl=False)
+    saved = read_plan(planfile)
+    click.echo(_render(saved, fmt), nl=False)
+    if config_path is not None:
+        from cohortops.config import load_config
+
+        if load_config(config_path).digest != saved.config_digest:
+            click.echo(
+                f"Note: {config_path} changed since this plan was made; the plan still applies "
+                "exactly as saved.",
+                err=True,
+            )
 
 
 OVERRIDES = (

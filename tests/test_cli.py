@@ -119,3 +119,23 @@ def test_unexpected_error_suggests_debug(tmp_path: Path, debug: bool) -> None:
     else:
         assert "Traceback" not in result.stderr
         assert "Unexpected error: RuntimeError: kaput. Re-run with --debug" in result.stderr
+
+
+def test_plan_out_and_show_notice_config_changes(tmp_path: Path) -> None:
+    import shutil
+
+    cfg = tmp_path / "configs"
+    shutil.copytree(REPO / "configs", cfg)
+    planned = run("plan", "--out", "p.plan", "--detailed-exitcode", cwd=tmp_path)
+    assert planned.returncode == 2, planned.stderr
+    assert "Plan: 4 cohorts to change" in planned.stdout
+    shown = run("show", "p.plan", "-c", "configs", "--format", "json", cwd=tmp_path)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["summary"]["cohorts_to_create"] == 4
+    assert shown.stderr == ""
+    (cfg / "cohorts" / "kubit.yaml").write_text(
+        (cfg / "cohorts" / "kubit.yaml").read_text().replace("Power users", "Power people")
+    )
+    assert (
+        "changed since this plan was made"
+        in run("show", "p.plan", "-c", "configs", cwd=tmp_path).stderr
+    )

@@ -1,0 +1,72 @@
+"""Making a plan: read every targeted source, diff it against the state, run the planner.
+
+The I/O half of planning (sources, recorded snapshots, DuckDB); the planner itself stays pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+
+from cohortops.apply.members import recorded_array
+from cohortops.config import Config
+from cohortops.errors import SourceError
+from cohortops.overflow import overflow_facts
+from cohortops.plan.diff import make_engine
+from cohortops.plan.inputs import diff_inputs
+from cohortops.plan.memberdiff import MemberDiff
+from cohortops.plan.model import Plan
+from cohortops.plan.planner import make_plan
+from cohortops.state import Store
+from cohortops.state.records import RecordedMembers, StateSnapshot
+
+EMPTY = pa.array([], type=pa.string())
+
+
+def empty_recorded(cohort_id: str) -> RecordedMembers:
+    return RecordedMembers(cohort_id, None, EMPTY, EMPTY, 0)
+
+
+def make_full_plan(
+    config: Config,
+    store: Store,
+    state: StateSnapshot,
+    selected: frozenset[str] | None,
+    *,
+    engine: str = "duckdb",
+) -> Plan:
+    inputs = diff_inputs(config, state, selected)
+    diffs: dict[str, MemberDiff] = {}
+    errors: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="cohortops-diff-") as tmp:
+        differ = make_engine(engine, temp_dir=Path(tmp))  # type: ignore[arg-type]
+        try:
+            for item in inputs:
+                recorded = (
+                    store.recorded_members(item.recorded_id)
+                    if item.recorded_id is not None
+                    else empty_recorded(item.cohort_id)
+                )
+                if item.source is None:  # gone from the files: every member leaves
+                    diffs[item.cohort_id] = MemberDiff(
+                        item.cohort_id, EMPTY, recorded_array(recorded), 0, recorded.count
+                    )
+                    continue
+                try:
+                    diffs[item.cohort_id] = differ.diff(item.cohort_id, item.source, recorded)
+                except SourceError as exc:
+                    errors[item.cohort_id] = str(exc)
+        finally:
+            differ.close()
+    return make_plan(
+        config,
+        state,
+        diffs,
+        now=dt.datetime.now(dt.UTC),
+        targets=selected,
+        source_errors=errors,
+        overflow=overflow_facts(config, inputs),
+    )
