@@ -101,7 +101,9 @@ def load_config(path: Path | None = None) -> Config:
     problems += check_cohorts(merged["cohorts"], merged["connections"])
     if problems:
         raise ConfigError(f"{len(problems)} problem(s) in {root}", _render(problems))
-    return build_config(root.resolve(), files, digest.hexdigest(), merged, _state_owner(parsed_files))
+    return build_config(
+        root.resolve(), files, digest.hexdigest(), merged, _state_owner(parsed_files)
+    )
 
 
 def _render(problems: list[Problem]) -> tuple[str, ...]:

@@ -150,7 +150,9 @@ def test_secret_inside_a_url() -> None:
     assert Secret("sqlite:///x.db").redacted() == "sqlite:///x.db"
 
 
-def test_root_is_absolute_so_the_planner_never_reads_the_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_root_is_absolute_so_the_planner_never_reads_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "a.yaml").write_text("version: 1\n")
     monkeypatch.chdir(tmp_path)
     assert load_config(Path(".")).root == tmp_path.resolve()
