@@ -19,6 +19,7 @@ from cohortops.apply.progress import Progress
 from cohortops.config.model import Secret, StateConfig
 from cohortops.errors import CohortopsError
 from cohortops.plan import render
+from cohortops.reports import history_lines, verify
 from cohortops.run_apply import apply_command
 from cohortops.sandbox import (
     DEFAULT_API_KEY,
@@ -97,6 +98,13 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> None:
         echo(render(again, "text").rstrip("\n"))
         if again.has_changes:
             raise CohortopsError("The second plan still has changes: the apply did not converge.")
+
+        echo("\n$ cohortops history")
+        with app.store() as store:
+            for line in history_lines(store, None, "text", 10):
+                echo(line)
+            echo("\n$ cohortops audit verify")
+            echo(verify(store))
         counters = sandbox.counters()
         echo(f"\nSandbox saw {_requests(counters):,} requests. Braze now matches configs/.")
 

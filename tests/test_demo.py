@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_demo_runs_the_whole_loop_and_converges() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cohortops", "demo"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    steps = ["$ cohortops validate", "$ cohortops plan", "$ cohortops apply", "$ cohortops history"]
+    assert [out.index(s) for s in steps] == sorted(out.index(s) for s in steps)
+    assert "Plan: 4 cohorts to change, +10,550 / -0 members" in out
+    assert out.count("No changes. Braze matches the configuration.") == 1
+    assert "Audit log intact" in out
+
+
+def test_demo_outside_the_repository_says_what_to_do(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cohortops", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Run the demo from the cohortops repository root" in result.stderr
+    assert "Traceback" not in result.stderr
