@@ -200,6 +200,35 @@ def apply(
         click.echo(line)
 
 
+@cli.command()
+@config_option
+@click.option(
+    "--now",
+    "now_cohorts",
+    multiple=True,
+    metavar="COHORT",
+    help="Run this cohort now, whatever its schedule (repeatable).",
+)
+@override_options
+def run(config_path: Path | None, now_cohorts: tuple[str, ...], **flags: bool) -> None:
+    """Apply the cohorts whose schedule is due (for cron or a CI schedule), or --now COHORT."""
+    import datetime as dt
+
+    from cohortops.app import App
+    from cohortops.run_scheduled import run_due
+
+    overrides = frozenset("--" + k.replace("_", "-") for k, v in flags.items() if v)
+    code = run_due(
+        App(config_path),
+        now=dt.datetime.now(dt.UTC),
+        targets=now_cohorts,
+        manual=bool(now_cohorts),
+        echo=click.echo,
+        overrides=overrides,
+    )
+    sys.exit(code)
+
+
 @cli.group()
 def state() -> None:
     """Inspect and repair the recorded state."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import sys
 import threading
@@ -11,13 +12,16 @@ from types import FrameType
 from typing import Any
 
 from cohortops.app import App, check_fresh
-from cohortops.apply.applier import Applier, check_guards, summarize
+from cohortops.apply.actor import Actor
+from cohortops.apply.applier import Applier, ApplyResult, check_guards, summarize
 from cohortops.apply.progress import Progress
 from cohortops.apply.remote import Remote, make_client
 from cohortops.braze import BrazeClient
+from cohortops.config.model import CohortImportDelivery, Config
 from cohortops.errors import ApplyError, CohortopsError
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.planfile import plan_digest, read_plan
+from cohortops.state import Store
 
 
 class _StopOnSigint:
@@ -77,6 +81,7 @@ def apply_command(
                 _check_planned(plan)  # a source that failed is not "no changes"
                 return
             check_guards(plan, overrides)
+            check_secrets(app.config, plan)  # before asking, not after the answer
             if not confirm(render(plan, "text")):
                 yield "Apply cancelled."
                 return
@@ -84,34 +89,15 @@ def apply_command(
             _check_planned(plan)
             return
         check_guards(plan, overrides)
-        clients: dict[str, BrazeClient] = {}
-
-        def remote_for(cohort: CohortPlan) -> Remote:
-            if cohort.destination not in clients:
-                destination = app.config.destinations.get(cohort.destination)
-                if destination is None:
-                    raise ApplyError(
-                        f"The plan writes to destination '{cohort.destination}', which the "
-                        "configuration no longer declares; make a new plan."
-                    )
-                clients[cohort.destination] = make_client(destination, **(client_options or {}))
-            return Remote(clients[cohort.destination], app.config, cohort)
-
-        applier = Applier(
-            plan,
+        result = apply_plan(
+            app,
             store,
-            remote_for,
-            actor=actor,
-            plan_digest=plan_digest(plan),
-            overrides=overrides,
+            plan,
+            overrides,
+            actor,
             progress=progress or Progress(enabled=True),
+            client_options=client_options,
         )
-        try:
-            with _StopOnSigint(applier):
-                result = applier.run()
-        finally:
-            for client in clients.values():
-                client.close()
         yield f"Apply {result.apply_id} finished:"
         yield from summarize(result.outcomes)
         skipped = [c.cohort_id for c in plan.cohorts if c.errored]
@@ -130,6 +116,74 @@ def apply_command(
                 "the state and the next plan retries them."
             )
         _check_planned(plan)
+
+
+def check_secrets(config: Config, plan: Plan) -> None:
+    """Resolve every secret the plan will need before the first request, not halfway through."""
+    for cohort in plan.cohorts:
+        if not cohort.is_change:
+            continue
+        destination = config.destinations.get(cohort.destination)
+        connection = config.connections.get(cohort.connection)
+        if destination is None or connection is None:
+            missing = cohort.destination if destination is None else cohort.connection
+            raise ApplyError(
+                f"The plan for cohort '{cohort.cohort_id}' uses '{missing}', which the "
+                "configuration no longer declares; make a new plan."
+            )
+        needed = [destination.rest_endpoint, destination.api_key]
+        if isinstance(connection.delivery, CohortImportDelivery):
+            needed += [connection.delivery.partner_api_key, connection.delivery.client_secret]
+        for secret in needed:
+            secret.reveal()
+
+
+def apply_plan(
+    app: App,
+    store: Store,
+    plan: Plan,
+    overrides: frozenset[str],
+    actor: Actor,
+    *,
+    progress: Progress | None = None,
+    client_options: dict[str, Any] | None = None,
+    now: Callable[[], dt.datetime] | None = None,
+) -> ApplyResult:
+    """Carry out ``plan`` with ``store``'s lock already held by the caller.
+
+    Refuses blocking guards that ``overrides`` does not cover; per-cohort failures are in the
+    result (and in the run history), not raised. ``now`` is the clock of recorded times.
+    """
+    check_secrets(app.config, plan)
+    clients: dict[str, BrazeClient] = {}
+
+    def remote_for(cohort: CohortPlan) -> Remote:
+        if cohort.destination not in clients:
+            destination = app.config.destinations.get(cohort.destination)
+            if destination is None:
+                raise ApplyError(
+                    f"The plan writes to destination '{cohort.destination}', which the "
+                    "configuration no longer declares; make a new plan."
+                )
+            clients[cohort.destination] = make_client(destination, **(client_options or {}))
+        return Remote(clients[cohort.destination], app.config, cohort)
+
+    applier = Applier(
+        plan,
+        store,
+        remote_for,
+        actor=actor,
+        plan_digest=plan_digest(plan),
+        overrides=overrides,
+        progress=progress or Progress(enabled=True),
+        now=now or (lambda: dt.datetime.now(dt.UTC)),
+    )
+    try:
+        with _StopOnSigint(applier):
+            return applier.run()
+    finally:
+        for client in clients.values():
+            client.close()
 
 
 def _check_planned(plan: Plan) -> None:

@@ -139,3 +139,19 @@ def test_plan_out_and_show_notice_config_changes(tmp_path: Path) -> None:
         "changed since this plan was made"
         in run("show", "p.plan", "-c", "configs", cwd=tmp_path).stderr
     )
+
+
+def test_apply_names_a_missing_secret_before_sending_anything(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    env = {k: v for k, v in os.environ.items() if k != "BRAZE_API_KEY"}
+    result = run("apply", "--auto-approve", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: Environment variable BRAZE_API_KEY is not set (needed by "
+        "destinations.braze-prod.api_key). Export BRAZE_API_KEY before running cohortops."
+    )
+    listed = run("state", "list", cwd=tmp_path, env=env)
+    assert "No cohorts recorded yet" in listed.stdout

@@ -20,7 +20,7 @@ from cohortops.apply.members import iter_ids
 from cohortops.apply.progress import Progress
 from cohortops.apply.remote import Remote
 from cohortops.braze import BatchExecutor, BatchResult
-from cohortops.errors import BrazeError, GuardBlockedError, Interrupted
+from cohortops.errors import BrazeError, CohortopsError, GuardBlockedError, Interrupted
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.settings import BASELINE_PENDING
 from cohortops.state import Store
@@ -141,8 +141,11 @@ class Applier:
                 except KeyboardInterrupt:
                     interrupted = True
                     break
-                except BrazeError as exc:
+                except CohortopsError as exc:
                     outcome.error = str(exc)
+                except Exception as exc:
+                    outcome.error = f"unexpected {type(exc).__name__}: {exc}"
+                    raise
                 finally:
                     outcome.seconds = time.monotonic() - outcome.started
                     self._finish_cohort(cohort, outcome)
@@ -272,7 +275,9 @@ class Applier:
 
     def _finish_cohort(self, cohort: CohortPlan, outcome: CohortOutcome) -> None:
         self.store.flush()
-        if cohort.action != "destroy" or outcome.failed or outcome.error:
+        # A cohort that failed before its first write is not in the state: nothing to mark.
+        recorded = self.store.has_cohort(cohort.cohort_id)
+        if recorded and (cohort.action != "destroy" or outcome.failed or outcome.error):
             self.store.mark_applied(cohort.cohort_id, self.now())
             self.store.compact(cohort.cohort_id)
         ended = self.now()

@@ -204,10 +204,12 @@ class SqlStore(Store):
         return self._held[0]
 
     @contextmanager
-    def _write(self, doing: str) -> Iterator[Tx]:
+    def _write(self, doing: str, *, bump: bool = True) -> Iterator[Tx]:
+        """A fenced write; ``bump=False`` for bookkeeping that changes no plan (journal, audit,
+        run history, compaction), so it does not make saved plans stale."""
         held = self._require_lock(doing)
         self.flush()  # keep the order: batches handed over earlier commit first
-        with self._db.write(fence=held.id, doing=doing) as tx:
+        with self._db.write(fence=held.id, bump=bump, doing=doing) as tx:
             yield tx
 
     # -- writer --------------------------------------------------------------------------------
@@ -267,7 +269,7 @@ class SqlStore(Store):
             self._writer.flush()
 
     def mark_applied(self, cohort_id: str, at: dt.datetime) -> None:
-        with self._write(f"marking cohort {cohort_id} applied") as tx:
+        with self._write(f"marking cohort {cohort_id} applied", bump=False) as tx:
             cohorts.set_applied(tx, cohort_id, ts(at))
 
     def compact(self, cohort_id: str) -> None:
@@ -284,18 +286,18 @@ class SqlStore(Store):
             row,
             deltas,
             old_path,
-            lambda: self._write(f"compacting cohort {cohort_id}"),
+            lambda: self._write(f"compacting cohort {cohort_id}", bump=False),
         )
 
     # -- apply journal -------------------------------------------------------------------------
 
     def journal_begin(self, apply_id: str, plan_digest: str, summary: Mapping[str, Any]) -> None:
-        with self._write(f"journaling apply {apply_id}") as tx:
+        with self._write(f"journaling apply {apply_id}", bump=False) as tx:
             who = self._require_lock("journaling").who
             history.begin_apply(tx, apply_id, plan_digest, summary, who, ts(self._options.clock()))
 
     def journal_end(self, apply_id: str, result: str) -> None:
-        with self._write(f"journaling the end of apply {apply_id}") as tx:
+        with self._write(f"journaling the end of apply {apply_id}", bump=False) as tx:
             history.end_apply(tx, apply_id, result, ts(self._options.clock()))
 
     def unfinished_applies(self) -> list[ApplyJournal]:
@@ -307,7 +309,7 @@ class SqlStore(Store):
     def append_audit(
         self, kind: str, actor: str, cohort_id: str | None, data: Mapping[str, Any]
     ) -> AuditEntry:
-        with self._write("appending to the audit log") as tx:
+        with self._write("appending to the audit log", bump=False) as tx:
             entry = auditlog.NewEntry(kind, actor, cohort_id, data)
             return auditlog.append(tx, [entry], self._options.clock())[0]
 
@@ -325,7 +327,7 @@ class SqlStore(Store):
     # -- run history ---------------------------------------------------------------------------
 
     def record_run(self, run: RunRecord) -> RunRecord:
-        with self._write(f"recording a run of {run.cohort_id}") as tx:
+        with self._write(f"recording a run of {run.cohort_id}", bump=False) as tx:
             run_id = history.insert_run(tx, run)
         return dataclasses.replace(run, run_id=run_id)
 
