@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from cohortops.config.model import (
     AttributeDelivery,
     Cohort,
@@ -168,6 +166,8 @@ def settings_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, 
 
     Lists are shown whole (``notify.email: ["a"] → ["a", "b"]``), not item by item.
     """
+    from deepdiff import DeepDiff  # ~0.06 s to import; only settings changes need it
+
     diff = DeepDiff(dict(old), dict(new), view="tree")
     paths: dict[tuple[str | int, ...], None] = {}
     for levels in diff.values():

@@ -12,8 +12,8 @@ import pytest
 from cohortops.config.model import FileSource
 from cohortops.errors import PlanError, SourceError
 from cohortops.plan.diff import make_engine
-from cohortops.plan.diff_duckdb import DuckDBDiffEngine
-from cohortops.plan.memberdiff import SourceIssue
+from cohortops.plan.diff_duckdb import DuckDBDiffEngine, JoinKey, packable, packed, unpacked
+from cohortops.plan.memberdiff import MemberDiff, SourceIssue
 from cohortops.state.records import RecordedMembers
 
 NOTHING = RecordedMembers("c", None, [], [], 0)
@@ -144,3 +144,118 @@ def test_snapshot_with_integer_like_ids(tmp_path: Path) -> None:
             "c", FileSource(path=path, format="csv"), RecordedMembers("c", snapshot, [], [], 2)
         )
     assert diff.to_add.to_pylist() == ["007"] and diff.to_remove.to_pylist() == ["7"]
+
+
+# -- join keys: ids of 1-15 bytes join on a packed 128-bit key, longer ones as strings ---------
+
+SHORT = ["a", "~", "0", "00123", "123", "user_000000001", "x" * 15, "é" * 7 + "x", "ユーザー"]
+LONG = ["y" * 16, "z" * 40, "f47ac10b-58cc-4372-a567-0e02b2c3d479", "é" * 8]
+# 15-byte ids one bit apart: equal as DOUBLEs, so a key that lost precision would merge them.
+NEAR = ["aaaaaaaaaaaaaab", "aaaaaaaaaaaaaac"]
+
+
+def as_tuple(diff: MemberDiff) -> tuple[object, ...]:
+    return (
+        diff.to_add.to_pylist(),
+        diff.to_remove.to_pylist(),
+        diff.desired_count,
+        diff.recorded_count,
+        dict(diff.skipped),
+        diff.duplicates,
+        [(i.where, i.message) for i in diff.issues],
+    )
+
+
+def write_recorded(tmp_path: Path, ids: list[str], added: list[str] = ()) -> RecordedMembers:  # type: ignore[assignment]
+    snapshot = tmp_path / "s.parquet"
+    pq.write_table(pa.table({"id": pa.array(sorted(ids), pa.string())}), snapshot)
+    return RecordedMembers("c", snapshot, list(added), [], 0)
+
+
+@pytest.mark.parametrize("join", ["packed", "string", "auto"])
+def test_join_keys_agree_with_the_python_engine(tmp_path: Path, join: JoinKey) -> None:
+    desired = [
+        *SHORT[::2],
+        *LONG[::2],
+        NEAR[0],
+        " padded ",
+        "",
+        "x" * 300,
+        "bad\x01",
+        "a",
+        "y" * 16,
+    ]
+    path = tmp_path / "d.csv"
+    path.write_text("id\n" + "".join(f'"{v}"\n' for v in desired), encoding="utf-8")
+    # Recorded ids are not cleaned again: a control character or a leading NUL must survive.
+    members = write_recorded(
+        tmp_path, [*SHORT[1::2], *LONG[1::2], NEAR[1], "\x00a", "\x01a", "a"], added=["z" * 20]
+    )
+    source = FileSource(path=path, format="csv")
+    with DuckDBDiffEngine(join=join) as engine:
+        got = engine.diff("c", source, members)
+    expected = make_engine("python").diff("c", source, members)
+    assert as_tuple(got) == as_tuple(expected)
+    assert NEAR[0] in got.to_add.to_pylist() and NEAR[1] in got.to_remove.to_pylist()
+    assert got.to_add.type == pa.string() and got.to_remove.type == pa.string()
+
+
+def test_packed_keys_round_trip_every_length_and_byte(tmp_path: Path) -> None:
+    ids = [chr(c) * n for c in (0x21, 0x7E, 0xE9, 0x4E00) for n in range(1, 16)]
+    ids = [i for i in ids if len(i.encode()) <= 15] + ["\x01", "\x7f" * 15]
+    with DuckDBDiffEngine() as engine:
+        table = engine.con.execute(
+            f"SELECT v, {packable('v')} AS ok, {unpacked(packed('v'))} AS back "
+            "FROM (SELECT unnest($ids) AS v)",
+            {"ids": ids},
+        ).fetchall()
+    assert [(v, ok, back) for v, ok, back in table] == [(i, True, i) for i in ids]
+
+
+def test_only_short_ids_skip_the_string_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cohortops.plan.diff_duckdb as module
+
+    def refuse(*_: object, **__: object) -> str:
+        raise AssertionError("the string join ran")
+
+    monkeypatch.setattr(module, "_string_sql", refuse)
+    path = tmp_path / "d.csv"
+    path.write_text("id\n" + "".join(f"{v}\n" for v in SHORT), encoding="utf-8")
+    with DuckDBDiffEngine() as engine:
+        diff = engine.diff("c", FileSource(path=path, format="csv"), write_recorded(tmp_path, NEAR))
+    assert diff.to_add.to_pylist() == sorted(SHORT, key=str.encode)
+    assert diff.to_remove.to_pylist() == NEAR
+
+
+def test_mostly_long_ids_join_as_strings_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cohortops.plan.diff_duckdb as module
+
+    def refuse(*_: object, **__: object) -> str:
+        raise AssertionError("the packed join ran")
+
+    monkeypatch.setattr(module, "_packed_sql", refuse)
+    uuids = [f"{i:08x}-58cc-4372-a567-0e02b2c3d479" for i in range(50)]
+    path = tmp_path / "d.csv"
+    path.write_text("id\n" + "".join(f"{v}\n" for v in uuids[10:]), encoding="utf-8")
+    with DuckDBDiffEngine() as engine:
+        diff = engine.diff(
+            "c", FileSource(path=path, format="csv"), write_recorded(tmp_path, uuids[:20])
+        )
+    assert diff.to_add.to_pylist() == uuids[20:] and diff.to_remove.to_pylist() == uuids[:10]
+
+
+def test_bom_only_first_line_counts_in_headerless_csv(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(b'\xef\xbb\xbf\r\n""\r\nok\r\n')
+    source = FileSource(path=path, format="csv", header=False)
+    with DuckDBDiffEngine() as engine:
+        got = engine.diff("c", source, NOTHING)
+    assert (
+        lines_of(got.issues)
+        == [2]
+        == lines_of(make_engine("python").diff("c", source, NOTHING).issues)
+    )
