@@ -109,12 +109,13 @@ def plan(
 ) -> None:
     """Show who enters and leaves each cohort: desired members vs recorded state."""
     from cohortops.app import App
-    from cohortops.plan.planfile import write_plan
 
     app = App(config_path, engine=engine)
     with app.store() as store:
         the_plan = app.plan(store, cohorts)
     if out is not None:
+        from cohortops.plan.planfile import write_plan
+
         write_plan(the_plan, out)
     click.echo(_render(the_plan, fmt), nl=False)
     if out is not None and fmt == "text":
