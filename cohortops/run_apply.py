@@ -13,7 +13,13 @@ from typing import Any
 
 from cohortops.app import App, check_fresh
 from cohortops.apply.actor import Actor
-from cohortops.apply.applier import Applier, ApplyResult, check_guards, summarize
+from cohortops.apply.applier import (
+    Applier,
+    ApplyInterrupted,
+    ApplyResult,
+    check_guards,
+    summarize,
+)
 from cohortops.apply.progress import Progress
 from cohortops.apply.remote import Remote, make_client
 from cohortops.braze import BrazeClient
@@ -83,21 +89,25 @@ def apply_command(
             check_guards(plan, overrides)
             check_secrets(app.config, plan)  # before asking, not after the answer
             if not confirm(render(plan, "text")):
-                yield "Apply cancelled."
-                return
+                raise CohortopsError("Apply cancelled; nothing was sent.")
         if not plan.has_changes:
             _check_planned(plan)
             return
         check_guards(plan, overrides)
-        result = apply_plan(
-            app,
-            store,
-            plan,
-            overrides,
-            actor,
-            progress=progress or Progress(enabled=True),
-            client_options=client_options,
-        )
+        try:
+            result = apply_plan(
+                app,
+                store,
+                plan,
+                overrides,
+                actor,
+                progress=progress or Progress(enabled=True),
+                client_options=client_options,
+            )
+        except ApplyInterrupted as stopped:
+            yield "Apply interrupted; recorded so far:"
+            yield from summarize(stopped.outcomes)
+            raise
         yield f"Apply {result.apply_id} finished:"
         yield from summarize(result.outcomes)
         skipped = [c.cohort_id for c in plan.cohorts if c.errored]

@@ -1,8 +1,9 @@
 """Carry out a plan against Braze without losing or inventing a change.
 
-Order: remote creates and renames, then member changes (removes before adds, so an array
-attribute never overflows on the way), destroys last. Each acknowledged batch is handed to the
-state writer with its audit entry in the same transaction; nothing unacknowledged is recorded.
+Phases over the whole plan: creates, renames and settings; then every removal (destroys
+included); then every add, so an array attribute never overflows on the way. Each acknowledged
+batch is handed to the state writer with its audit entry in the same transaction; nothing
+unacknowledged is recorded.
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ class CohortOutcome:
     error: str | None = None
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
+    touched: bool = False  # some phase ran for it: it gets a run record
+
+
+class ApplyInterrupted(Interrupted):
+    """Ctrl-C: carries what was done, so the command can still print the summary."""
+
+    def __init__(self, message: str, outcomes: tuple[CohortOutcome, ...]) -> None:
+        super().__init__(message)
+        self.outcomes = outcomes
 
 
 @dataclass(frozen=True)
@@ -127,38 +137,35 @@ class Applier:
             guards = [g.reason for g in self.plan.guards if g.override == flag]
             self._audit("guard.override", None, {"flag": flag, "guards": guards})
         self.progress.start(sum(c.removes + c.sent_adds for c in work))
-        outcomes: list[CohortOutcome] = []
+        outcomes = {c.cohort_id: CohortOutcome(c.cohort_id, c.action) for c in work}
+        remotes: dict[str, Remote] = {}
         interrupted = False
         try:
-            for cohort in work:
-                if self.stop.is_set():
-                    interrupted = True
-                    break
-                outcome = CohortOutcome(cohort.cohort_id, cohort.action)
-                outcomes.append(outcome)
-                try:
-                    self._apply_cohort(cohort, outcome)
-                except KeyboardInterrupt:
-                    interrupted = True
-                    break
-                except CohortopsError as exc:
-                    outcome.error = str(exc)
-                except Exception as exc:
-                    outcome.error = f"unexpected {type(exc).__name__}: {exc}"
-                    raise
-                finally:
-                    outcome.seconds = time.monotonic() - outcome.started
-                    self._finish_cohort(cohort, outcome)
-                if self.stop.is_set():
-                    interrupted = True
-                    break
+            try:
+                # Phases across the whole plan, not per cohort: every removal goes before any
+                # add, so a user at an array attribute's limit never gets a new value (and
+                # silently loses its oldest, maybe another cohort's) before losing an old one.
+                for cohort in work:
+                    self._step(cohort, outcomes, lambda c, o: self._prepare(c, remotes))
+                for cohort in work:
+                    self._step(
+                        cohort, outcomes, lambda c, o: self._send_all(c, o, "remove", remotes)
+                    )
+                for cohort in work:
+                    self._step(cohort, outcomes, lambda c, o: self._send_all(c, o, "add", remotes))
+            except KeyboardInterrupt:
+                interrupted = True
+            interrupted = interrupted or self.stop.is_set()
         finally:
             self.progress.stop()
-            self.store.flush()
+            started = [c for c in work if outcomes[c.cohort_id].touched]
+            for cohort in started:
+                self._finish_cohort(cohort, outcomes[cohort.cohort_id], interrupted)
+            done = [outcomes[c.cohort_id] for c in started]
             result = (
                 "interrupted"
                 if interrupted
-                else ("failed" if any(o.error for o in outcomes) else "success")
+                else ("failed" if any(o.error for o in done) else "success")
             )
             self.store.journal_end(self.apply_id, result)
             self._audit(
@@ -166,22 +173,41 @@ class Applier:
                 None,
                 {
                     "result": result,
-                    "added": sum(o.added for o in outcomes),
-                    "removed": sum(o.removed for o in outcomes),
-                    "failed": sum(len(o.failed) for o in outcomes),
+                    "added": sum(o.added for o in done),
+                    "removed": sum(o.removed for o in done),
+                    "failed": sum(len(o.failed) for o in done),
                 },
             )
             self.store.flush()
-        outcome_tuple = tuple(outcomes)
         if interrupted:
-            raise Interrupted(
+            raise ApplyInterrupted(
                 "Interrupted: in-flight batches were recorded; run `cohortops plan` to see what "
                 "is left.",
+                tuple(done),
             )
-        return ApplyResult(self.apply_id, outcome_tuple, interrupted)
+        return ApplyResult(self.apply_id, tuple(done), interrupted)
 
-    def _apply_cohort(self, cohort: CohortPlan, outcome: CohortOutcome) -> None:
-        remote = self.remotes(cohort)
+    def _step(
+        self,
+        cohort: CohortPlan,
+        outcomes: Mapping[str, CohortOutcome],
+        action: Callable[[CohortPlan, CohortOutcome], None],
+    ) -> None:
+        """Run one phase for one cohort unless it already failed or the user stopped."""
+        outcome = outcomes[cohort.cohort_id]
+        if outcome.error is not None or self.stop.is_set():
+            return
+        outcome.touched = True
+        try:
+            action(cohort, outcome)
+        except CohortopsError as exc:
+            outcome.error = str(exc)
+        except Exception as exc:
+            outcome.error = f"unexpected {type(exc).__name__}: {exc}"
+            raise
+
+    def _prepare(self, cohort: CohortPlan, remotes: dict[str, Remote]) -> None:
+        remote = remotes[cohort.cohort_id] = self.remotes(cohort)
         if cohort.action == "rename" and cohort.moved_from:
             self.store.rename_cohort(cohort.moved_from, cohort.cohort_id)
             self._audit("cohort.rename", cohort.cohort_id, {"from": cohort.moved_from})
@@ -201,17 +227,17 @@ class Applier:
             )
         elif cohort.action != "destroy":
             self.store.upsert_cohort(cohort.cohort_id, settings)
-        if cohort.baseline:
+
+    def _send_all(
+        self, cohort: CohortPlan, outcome: CohortOutcome, op: str, remotes: Mapping[str, Remote]
+    ) -> None:
+        if op == "add" and cohort.baseline:
             self._record_baseline(cohort, outcome)
             self.store.flush()
             self.store.upsert_cohort(cohort.cohort_id, cohort.settings)
-        else:
-            self._send(cohort, "remove", cohort.to_remove, remote, outcome)
-            self._send(cohort, "add", cohort.to_add, remote, outcome)
-        if cohort.action == "destroy" and not outcome.failed and outcome.error is None:
-            self.store.flush()
-            self.store.forget_cohort(cohort.cohort_id)
-            self._audit("cohort.destroy", cohort.cohort_id, {"removed": outcome.removed})
+            return
+        members = cohort.to_add if op == "add" else cohort.to_remove
+        self._send(cohort, op, members, remotes[cohort.cohort_id], outcome)
 
     def _record_baseline(self, cohort: CohortPlan, outcome: CohortOutcome) -> None:
         """backfill_existing: false — current members are recorded, not sent."""
@@ -273,23 +299,42 @@ class Applier:
         if failure:
             raise failure[0]
 
-    def _finish_cohort(self, cohort: CohortPlan, outcome: CohortOutcome) -> None:
+    def _finish_cohort(self, cohort: CohortPlan, outcome: CohortOutcome, interrupted: bool) -> None:
+        outcome.seconds = time.monotonic() - outcome.started
         self.store.flush()
-        # A cohort that failed before its first write is not in the state: nothing to mark.
-        recorded = self.store.has_cohort(cohort.cohort_id)
-        if recorded and (cohort.action != "destroy" or outcome.failed or outcome.error):
+        planned = cohort.removes + cohort.adds
+        complete = outcome.removed + outcome.added + outcome.baseline + len(outcome.failed)
+        unfinished = interrupted and complete < planned
+        if (
+            cohort.action == "destroy"
+            and outcome.error is None
+            and not outcome.failed
+            and not unfinished
+            and self.store.recorded_members(cohort.cohort_id).count == 0
+        ):
+            # Only once Braze acknowledged every removal: forgetting earlier would leave
+            # members in Braze that no state claims.
+            self.store.forget_cohort(cohort.cohort_id)
+            self._audit("cohort.destroy", cohort.cohort_id, {"removed": outcome.removed})
+        elif self.store.has_cohort(cohort.cohort_id):  # absent if it failed before any write
             self.store.mark_applied(cohort.cohort_id, self.now())
             self.store.compact(cohort.cohort_id)
         ended = self.now()
         started = ended - dt.timedelta(seconds=outcome.seconds)
         total = cohort.recorded_count + outcome.added + outcome.baseline - outcome.removed
+        if outcome.error:
+            result = "failed"
+        elif unfinished:
+            result = "interrupted"
+        else:
+            result = "partial" if outcome.failed else "success"
         self.store.record_run(
             RunRecord(
                 cohort_id=cohort.cohort_id,
                 trigger=self.actor.trigger,
                 started_at=started,
                 ended_at=ended,
-                result="failed" if outcome.error else ("partial" if outcome.failed else "success"),
+                result=result,
                 added=outcome.added + outcome.baseline,
                 removed=outcome.removed,
                 failed=len(outcome.failed),

@@ -6,9 +6,14 @@ they are recorded and deliberately never sent) and a new plan has nothing to do.
 
 from __future__ import annotations
 
+import os
+import signal
+from typing import Any
+
 import pytest
 
 from cohortops.apply.applier import Applier
+from cohortops.apply.remote import Remote
 from cohortops.errors import GuardBlockedError, Interrupted
 
 from .conftest import MakeProject
@@ -125,3 +130,69 @@ def test_baseline_interrupted_before_it_is_recorded_is_not_sent(
     assert project.recorded() == {"base": set()}
     plan = project.plan().cohort("base")
     assert plan.sent_adds == 0, f"the resumed apply would send {plan.sent_adds} baseline members"
+
+
+def test_every_removal_goes_before_any_add_across_cohorts(make_project: MakeProject) -> None:
+    # A user at the array's limit (2) swaps one cohort for another. Had "a-new" (sorted first)
+    # been added before "z-old" was removed, Braze would silently drop its oldest value,
+    # "c-keep", which the state would go on claiming.
+    project = make_project(population=10, max_array_length=2)
+    no_guard = {"guards": {"max_remove_percent": None}}
+
+    def write(cohorts: dict[str, CohortSpec]) -> None:
+        project.write(cohorts)
+        config = project.configs / "cohortops.yaml"
+        config.write_text(
+            config.read_text().replace("max_array_length: 100", "max_array_length: 2")
+        )
+
+    user = ["u000000"]
+    write(
+        {
+            "c-keep": CohortSpec("attribute", user, no_guard),
+            "z-old": CohortSpec("attribute", user, no_guard),
+        }
+    )
+    project.apply()
+    write(
+        {
+            "c-keep": CohortSpec("attribute", user, no_guard),
+            "a-new": CohortSpec("attribute", user, no_guard),
+        }
+    )
+    project.apply("--allow-destroy")
+    recorded = assert_converged(project, gone=[("attribute", "z-old")])
+    assert recorded == {"c-keep": set(user), "a-new": set(user)}
+
+
+def test_an_interrupted_destroy_keeps_the_cohort_until_every_removal_is_acknowledged(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(population=3_000)
+    members = ids("u", 0, 3_000)
+    project.write(
+        {"doomed": CohortSpec("attribute", members, {"guards": {"max_remove_percent": None}})}
+    )
+    project.apply()
+    project.write({})
+    sent = 0
+    real_send = Remote.send
+
+    def send_then_interrupt(self: Remote, batch: Any) -> Any:
+        nonlocal sent
+        sent += 1
+        if sent == 3:  # Ctrl-C while the removals are on their way
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_send(self, batch)
+
+    monkeypatch.setattr(Remote, "send", send_then_interrupt)
+    with pytest.raises(Interrupted):
+        project.apply("--allow-destroy")
+    monkeypatch.setattr(Remote, "send", real_send)
+    recorded = project.recorded()
+    assert "doomed" in recorded and 0 < len(recorded["doomed"]) < len(members)
+    assert project.remote().members("attribute", "doomed") == recorded["doomed"]
+    with project.store() as store:
+        assert store.runs("doomed", limit=1)[0].result == "interrupted"
+    project.apply("--allow-destroy")
+    assert assert_converged(project, gone=[("attribute", "doomed")]) == {}
