@@ -12,6 +12,7 @@ from typing import Any
 
 from cohortops.config.model import AttributeDelivery, Cohort, Config
 from cohortops.errors import PlanError
+from cohortops.plan.collisions import mark_collisions
 from cohortops.plan.cost import estimate
 from cohortops.plan.guards import capacity_guards, cohort_guards, overflow_guards
 from cohortops.plan.memberdiff import MemberDiff
@@ -75,6 +76,7 @@ def make_plan(
                     old,
                 )
             )
+    cohorts = mark_collisions(cohorts, state)
     guards = _guards(config, cohorts, overflow)
     cohorts = _attach(cohorts, guards)
     return Plan(

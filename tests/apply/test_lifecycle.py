@@ -14,7 +14,7 @@ import pytest
 
 from cohortops.apply.applier import Applier
 from cohortops.apply.remote import Remote
-from cohortops.errors import GuardBlockedError, Interrupted
+from cohortops.errors import ApplyError, GuardBlockedError, Interrupted
 
 from .conftest import MakeProject
 from .harness import CohortSpec, assert_converged, ids
@@ -196,3 +196,24 @@ def test_an_interrupted_destroy_keeps_the_cohort_until_every_removal_is_acknowle
         assert store.runs("doomed", limit=1)[0].result == "interrupted"
     project.apply("--allow-destroy")
     assert assert_converged(project, gone=[("attribute", "doomed")]) == {}
+
+
+def test_a_moved_cohorts_old_id_stays_reserved_in_braze(make_project: MakeProject) -> None:
+    project = make_project(population=200)
+    members = ids("u", 0, 100)
+    project.write({"old": CohortSpec("attribute", members)})
+    project.apply()
+    project.write({"new": CohortSpec("attribute", members, {"moved_from": "old"})})
+    project.apply()
+    # moved_from dropped, and a fresh cohort declared under the old id: both would write the
+    # Braze value "old", and removing a member from one would remove it from the other.
+    project.write(
+        {"new": CohortSpec("attribute", members), "old": CohortSpec("attribute", ids("u", 50, 150))}
+    )
+    plan = project.plan()
+    errored = plan.cohort("old").errored
+    assert errored is not None and "already written by cohort 'new'" in errored
+    assert plan.cohort("new").action == "noop"
+    with pytest.raises(ApplyError, match="could not be planned"):
+        project.apply()
+    assert project.remote().members("attribute", "old") == set(members)
