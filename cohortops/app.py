@@ -59,7 +59,8 @@ class App:
             from cohortops.config.rules import suggest
 
             raise CohortopsError(
-                f"Unknown cohort '{unknown[0]}'{suggest(unknown[0], sorted(known))}"
+                f"Unknown cohort '{unknown[0]}'{suggest(unknown[0], sorted(known))}",
+                hint=f"--cohort takes a declared or recorded id: {', '.join(sorted(known))}.",
             )
         return frozenset(targets)
 

@@ -77,6 +77,7 @@ def cohort_option(f: Any) -> Any:
         "--cohort",
         "cohorts",
         multiple=True,
+        metavar="COHORT",
         help="Limit to this cohort id (repeatable).",
     )(f)
 
@@ -296,7 +297,7 @@ def audit() -> None:
 
 @audit.command("log")
 @config_option
-@click.option("--cohort", default=None, help="Only entries of this cohort.")
+@click.option("--cohort", default=None, metavar="COHORT", help="Only entries of this cohort.")
 @click.option("--since", default=None, help="Only entries at or after this date (YYYY-MM-DD).")
 def audit_log(config_path: Path | None, cohort: str | None, since: str | None) -> None:
     """Audit entries, oldest first."""
@@ -352,8 +353,10 @@ def audit_export(config_path: Path | None, fmt: str) -> None:
 @cli.command()
 @config_option
 @click.argument("cohort", required=False)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--limit", type=int, default=50)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
+)
+@click.option("--limit", type=int, default=50, show_default=True, help="Newest runs to show.")
 def history(config_path: Path | None, cohort: str | None, fmt: str, limit: int) -> None:
     """Run history: each apply per cohort with its trigger, result and counts."""
     from cohortops.app import App

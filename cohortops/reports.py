@@ -177,6 +177,11 @@ def history_lines(store: Store, cohort_id: str | None, fmt: str, limit: int) -> 
         yield json.dumps(rows, indent=2)
         return
     if not runs:
+        if cohort_id is not None and not store.has_cohort(cohort_id):
+            raise StateError(
+                f"No run of cohort '{cohort_id}' is recorded and the state does not know it; "
+                "`cohortops state list` shows the cohorts."
+            )
         yield "No runs recorded yet."
         return
     yield f"{'started (UTC)':<19}  {'cohort':<24} {'trigger':<8} {'result':<9} {'added':>9} {'removed':>9} {'failed':>7} {'total':>11}"

@@ -144,6 +144,8 @@ def check_secrets(config: Config, plan: Plan) -> None:
         needed = [destination.rest_endpoint, destination.api_key]
         if isinstance(connection.delivery, CohortImportDelivery):
             needed += [connection.delivery.partner_api_key, connection.delivery.client_secret]
+            if connection.delivery.rest_endpoint is not None:
+                needed.append(connection.delivery.rest_endpoint)
         for secret in needed:
             secret.reveal()
 
@@ -165,18 +167,20 @@ def apply_plan(
     result (and in the run history), not raised. ``now`` is the clock of recorded times.
     """
     check_secrets(app.config, plan)
-    clients: dict[str, BrazeClient] = {}
+    clients: dict[tuple[str, str | None], BrazeClient] = {}
 
     def remote_for(cohort: CohortPlan) -> Remote:
-        if cohort.destination not in clients:
-            destination = app.config.destinations.get(cohort.destination)
-            if destination is None:
-                raise ApplyError(
-                    f"The plan writes to destination '{cohort.destination}', which the "
-                    "configuration no longer declares; make a new plan."
-                )
-            clients[cohort.destination] = make_client(destination, **(client_options or {}))
-        return Remote(clients[cohort.destination], app.config, cohort)
+        # check_secrets made sure the destination and connection are still declared.
+        destination = app.config.destinations[cohort.destination]
+        delivery = app.config.connections[cohort.connection].delivery
+        override = delivery.rest_endpoint if isinstance(delivery, CohortImportDelivery) else None
+        cohort_endpoint = override.reveal() if override is not None else None
+        key = (cohort.destination, cohort_endpoint)
+        if key not in clients:
+            clients[key] = make_client(
+                destination, cohort_endpoint=cohort_endpoint, **(client_options or {})
+            )
+        return Remote(clients[key], app.config, cohort)
 
     applier = Applier(
         plan,

@@ -19,7 +19,6 @@ from cohortops.braze import (
     cohort_import_batches,
 )
 from cohortops.config.model import CohortImportDelivery, Config, Destination, Secret
-from cohortops.errors import ApplyError
 from cohortops.plan.model import CohortPlan
 
 
@@ -48,13 +47,8 @@ class Remote:
     def __init__(self, client: BrazeClient, config: Config, cohort: CohortPlan) -> None:
         self.client = client
         self.cohort = cohort
-        connection = config.connections.get(cohort.connection)
-        if connection is None:
-            raise ApplyError(
-                f"The plan uses connection '{cohort.connection}', which the configuration no "
-                "longer declares; make a new plan."
-            )
-        self.delivery = connection.delivery
+        # run_apply.check_secrets made sure the plan's connection is still declared
+        self.delivery = config.connections[cohort.connection].delivery
         self._secrets: tuple[str, str] | None = None
         self._hints: tuple[str | None, str | None] = (None, None)
         if isinstance(self.delivery, CohortImportDelivery):

@@ -114,7 +114,9 @@ def read_plan(path: str | os.PathLike[str]) -> Plan:
     """Read a plan file; a missing, foreign, corrupt or newer file raises a one-line PlanError."""
     source = Path(path)
     if not source.is_file():
-        raise PlanError(f"Plan file {source} does not exist.", hint="Run `cohortops plan -o FILE`.")
+        raise PlanError(
+            f"Plan file {source} does not exist.", hint="Save one with `cohortops plan --out FILE`."
+        )
     try:
         with zipfile.ZipFile(source) as zf:
             manifest = _manifest(zf, source)
