@@ -66,11 +66,13 @@ class App:
 
     def plan(self, store: Store, targets: tuple[str, ...] = ()) -> Plan:
         """Diff every targeted cohort's source against the recorded state (read-only)."""
-        from cohortops.planning import make_full_plan  # duckdb, pyarrow: only plans need them
+        # duckdb, pyarrow: only plans need them
+        from cohortops.planning import make_full_plan, with_unfinished_warning
 
         state = store.snapshot()
         selected = self.check_targets(targets, state)
-        return make_full_plan(self.config, store, state, selected, engine=self.engine)
+        plan = make_full_plan(self.config, store, state, selected, engine=self.engine)
+        return with_unfinished_warning(plan, store)
 
 
 def check_fresh(plan: Plan, state: StateSnapshot) -> None:

@@ -5,6 +5,7 @@ The I/O half of planning (sources, recorded snapshots, DuckDB); the planner itse
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import tempfile
 from pathlib import Path
@@ -18,7 +19,7 @@ from cohortops.overflow import overflow_facts
 from cohortops.plan.diff import make_engine
 from cohortops.plan.inputs import diff_inputs
 from cohortops.plan.memberdiff import MemberDiff
-from cohortops.plan.model import Plan
+from cohortops.plan.model import Plan, PlanWarning
 from cohortops.plan.planner import make_plan
 from cohortops.state import Store
 from cohortops.state.records import RecordedMembers, StateSnapshot
@@ -70,3 +71,17 @@ def make_full_plan(
         source_errors=errors,
         overflow=overflow_facts(config, inputs),
     )
+
+
+def with_unfinished_warning(plan: Plan, store: Store) -> Plan:
+    """Say so when an apply died mid-way: its in-flight batches may have reached Braze."""
+    unfinished = store.unfinished_applies()
+    if not unfinished:
+        return plan
+    last = unfinished[-1]
+    warning = PlanWarning(
+        f"apply {last.apply_id} by {last.who} at {last.began_at:%Y-%m-%d %H:%M} UTC did not "
+        "finish: batches in flight when it stopped may have reached Braze unrecorded. This "
+        "plan re-sends what is still wanted; `cohortops drift` checks the rest."
+    )
+    return dataclasses.replace(plan, warnings=(*plan.warnings, warning))

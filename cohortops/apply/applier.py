@@ -129,6 +129,14 @@ class Applier:
             "members_to_add": self.plan.summary.members_to_add,
             "members_to_remove": self.plan.summary.members_to_remove,
         }
+        for stale in self.store.unfinished_applies():
+            # A process that died mid-apply; this apply re-sends whatever is still wanted.
+            self.store.journal_end(stale.apply_id, "abandoned")
+            self._audit(
+                "apply.abandoned",
+                None,
+                {"abandoned": stale.apply_id, "who": stale.who, "began_at": str(stale.began_at)},
+            )
         self.store.journal_begin(self.apply_id, self.digest, summary)
         self._audit(
             "apply.start", None, {"plan_digest": self.digest, **self.actor.as_dict(), **summary}
