@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cohortops.config.build import build_config
 from cohortops.config.model import Config, Location
-from cohortops.config.rules import Entity, check_cohorts, check_connections
+from cohortops.config.rules import Entity, check_cohorts, check_connections, check_endpoints
 from cohortops.config.schema import check_schema
 from cohortops.config.yamlpos import Parsed, Problem, format_path, parse_yaml
 from cohortops.errors import ConfigError
@@ -97,6 +97,7 @@ def load_config(path: Path | None = None) -> Config:
 
     merged, merge_problems = _merge(parsed_files)
     problems += merge_problems
+    problems += check_endpoints(merged["destinations"], merged["connections"])
     problems += check_connections(merged["connections"], merged["destinations"])
     problems += check_cohorts(merged["cohorts"], merged["connections"])
     if problems:

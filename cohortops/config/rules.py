@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import urllib.parse
 import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -69,6 +70,37 @@ def _reference(
     known = ", ".join(sorted(table)) or "none declared"
     hint = suggest(name, list(table)) or f" (known: {known})"
     return entity.problem(f"unknown {target} '{name}'{hint}", key)
+
+
+def _url_problem(entity: Entity, *path: str) -> Problem | None:
+    value = entity.get(*path)
+    if not isinstance(value, str) or value.startswith("${env:"):
+        return None  # resolved at use; the client checks it then
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError as exc:
+        return entity.problem(f"not a valid URL ({exc})", *path)
+    if not parts.hostname:
+        return entity.problem(f"'{value}' has no host", *path)
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return entity.problem(
+            "an endpoint is a base URL: no user, password, query or fragment", *path
+        )
+    return None
+
+
+def check_endpoints(
+    destinations: Mapping[str, Entity], connections: Mapping[str, Entity]
+) -> Iterator[Problem]:
+    for destination in destinations.values():
+        problem = _url_problem(destination, "rest_endpoint")
+        if problem:
+            yield problem
+    for connection in connections.values():
+        problem = _url_problem(connection, "delivery", "rest_endpoint")
+        if problem:
+            yield problem
 
 
 def check_connections(

@@ -243,3 +243,27 @@ def test_all_problems_at_once_sorted(tmp_path: Path) -> None:
     text = BASE.replace("connection: kubit", "connection: nope") + "    colour: red\n"
     lines = diagnostics(tmp_path, text)
     assert [line.split(":")[1] for line in lines] == ["20", "23"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        (
+            "https://rest.braze.eu:abc",
+            "not a valid URL (Port could not be cast to integer value as 'abc')",
+        ),
+        (
+            "https://user:pw@rest.braze.eu",
+            "an endpoint is a base URL: no user, password, query or fragment",
+        ),
+        (
+            "https://rest.braze.eu/?token=x",
+            "an endpoint is a base URL: no user, password, query or fragment",
+        ),
+    ],
+)
+def test_endpoint_must_be_a_base_url(tmp_path: Path, endpoint: str, message: str) -> None:
+    text = BASE.replace("https://rest.fra-01.braze.eu", endpoint)
+    assert diagnostics(tmp_path, text) == (
+        f"c.yaml:4:20: $.destinations.braze.rest_endpoint: {message}",
+    )
