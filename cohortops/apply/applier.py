@@ -20,7 +20,7 @@ from cohortops.apply.actor import Actor
 from cohortops.apply.members import iter_ids
 from cohortops.apply.progress import Progress
 from cohortops.apply.remote import Remote
-from cohortops.braze import BatchExecutor, BatchResult
+from cohortops.braze import BatchExecutor, BatchResult, BrazeRetriesExhausted
 from cohortops.errors import BrazeError, CohortopsError, GuardBlockedError, Interrupted
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.settings import BASELINE_PENDING
@@ -296,7 +296,12 @@ class Applier:
             if result.error is not None:
                 if not failure:
                     failure.append(result.error)
-                halt.set()  # a failed request means the next ones would fail the same way
+                # Bad keys, missing permissions and exhausted retries fail every later request
+                # too; a 400 for one batch's payload does not stop the others.
+                if getattr(result.error, "aborts_run", False) or isinstance(
+                    result.error, BrazeRetriesExhausted
+                ):
+                    halt.set()
 
         executor = BatchExecutor(remote.requests_per_second, expected_latency=remote.latency)
         try:
