@@ -22,14 +22,21 @@ _METHODS = ("attribute", "cohort_import")
 _SEVERITIES = ("block", "warn")
 
 
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """Everything in the plan except the member ids (``adds``/``removes`` say how many)."""
+def plan_header(plan: Plan) -> dict[str, Any]:
+    """What identifies a plan: its version, time, config digest, state and targets."""
     return {
         "format_version": plan.format_version,
         "created_at": plan.created_at.isoformat(),
         "config_digest": plan.config_digest,
         "state": {"lineage": plan.lineage, "serial": plan.serial},
         "targets": list(plan.targets) if plan.targets is not None else None,
+    }
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """Everything in the plan except the member ids (``adds``/``removes`` say how many)."""
+    return {
+        **plan_header(plan),
         "cohorts": [cohort_to_dict(cp) for cp in plan.cohorts],
         "guards": [{**asdict(g), "cohorts": list(g.cohorts)} for g in plan.guards],
         "warnings": [asdict(w) for w in plan.warnings],

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from cohortops.plan import fmt
+from cohortops.plan.codec import plan_header
 from cohortops.plan.model import CohortPlan, Plan
 
 SAMPLE = 10
@@ -19,11 +20,7 @@ ISSUES = 10
 def plan_json(plan: Plan, *, sample: int = SAMPLE) -> dict[str, Any]:
     s = plan.summary
     return {
-        "format_version": plan.format_version,
-        "created_at": plan.created_at.isoformat(),
-        "config_digest": plan.config_digest,
-        "state": {"lineage": plan.lineage, "serial": plan.serial},
-        "targets": list(plan.targets) if plan.targets is not None else None,
+        **plan_header(plan),
         "has_changes": plan.has_changes,
         "summary": {
             "cohorts_to_create": s.cohorts_to_create,
