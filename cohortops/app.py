@@ -75,8 +75,8 @@ class App:
         return with_unfinished_warning(plan, store)
 
 
-def check_fresh(plan: Plan, state: StateSnapshot) -> None:
-    """A saved plan applies only to the state it was made against."""
+def check_fresh(plan: Plan, state: StateSnapshot, config: Config) -> None:
+    """A saved plan applies only to the state, endpoints and keys it was made against."""
     if plan.lineage != state.lineage:
         raise StalePlanError(
             f"Saved plan is stale: it was made for state lineage {plan.lineage}, but the state's "
@@ -86,4 +86,12 @@ def check_fresh(plan: Plan, state: StateSnapshot) -> None:
         raise StalePlanError(
             f"Saved plan is stale: the state moved from serial {plan.serial} to {state.serial} "
             "since it was made. Run `cohortops plan` again and review the new plan."
+        )
+    from cohortops.plan.wiring import wiring_digest
+
+    if plan.wiring and plan.wiring != wiring_digest(config, plan.cohorts):
+        raise StalePlanError(
+            "Saved plan is stale: the endpoints or credential variables of its destinations or "
+            "connections changed in the configuration since it was made, so it would not reach "
+            "the workspace that was reviewed. Make and review a new plan."
         )

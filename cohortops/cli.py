@@ -142,8 +142,8 @@ def show(config_path: Path | None, planfile: Path, fmt: str) -> None:
 
         if load_config(config_path).digest != saved.config_digest:
             click.echo(
-                f"Note: {config_path} changed since this plan was made; the plan still applies "
-                "exactly as saved.",
+                f"Note: {config_path} changed since this plan was made; apply carries out the "
+                "plan as saved, and refuses it if its endpoints or keys changed.",
                 err=True,
             )
 

@@ -78,7 +78,7 @@ def apply_command(
                     "--cohort cannot narrow a saved plan; make the plan with --cohort instead."
                 )
             plan = read_plan(planfile)
-            check_fresh(plan, store.snapshot())
+            check_fresh(plan, store.snapshot(), app.config)
             yield render(plan, "text").rstrip("\n")
         else:
             plan = app.plan(store, targets)

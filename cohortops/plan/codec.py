@@ -37,6 +37,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """Everything in the plan except the member ids (``adds``/``removes`` say how many)."""
     return {
         **plan_header(plan),
+        "wiring": plan.wiring,
         "cohorts": [cohort_to_dict(cp) for cp in plan.cohorts],
         "guards": [{**asdict(g), "cohorts": list(g.cohorts)} for g in plan.guards],
         "warnings": [asdict(w) for w in plan.warnings],
@@ -88,6 +89,7 @@ def plan_from_dict(data: Mapping[str, Any], members: MemberLoader) -> Plan:
     return Plan(
         created_at=dt.datetime.fromisoformat(_str(data["created_at"])),
         config_digest=_str(data["config_digest"]),
+        wiring=_str(data.get("wiring", "")),
         lineage=_str(state["lineage"]),
         serial=_int(state["serial"]),
         cohorts=cohorts,

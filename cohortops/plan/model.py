@@ -177,6 +177,7 @@ class Plan:
     summary: Summary = field(default_factory=Summary)
     targets: tuple[str, ...] | None = None
     format_version: int = FORMAT_VERSION
+    wiring: str = ""  # digest of the endpoints and credential references (plan/wiring.py)
 
     @property
     def has_changes(self) -> bool:

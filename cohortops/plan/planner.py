@@ -36,6 +36,7 @@ from cohortops.plan.settings import (
     settings_diff,
 )
 from cohortops.plan.summary import summarize
+from cohortops.plan.wiring import wiring_digest
 from cohortops.state.records import CohortRecord, StateSnapshot
 
 __all__ = ["cohort_settings", "make_plan"]
@@ -82,6 +83,7 @@ def make_plan(
     return Plan(
         created_at=now if now.tzinfo else now.replace(tzinfo=dt.UTC),
         config_digest=config.digest,
+        wiring=wiring_digest(config, cohorts),
         lineage=state.lineage,
         serial=state.serial,
         cohorts=tuple(cohorts),

@@ -50,6 +50,23 @@ def test_saved_plan_applies_exactly_and_then_is_stale(
     assert_converged(project)
 
 
+def test_saved_plan_is_stale_when_its_workspace_wiring_changed(make_project: MakeProject) -> None:
+    project = make_project(population=500)
+    project.write(both(ids("u", 0, 100), ids("u", 0, 100)))
+    assert project.main("plan", "--out", "reviewed.plan").returncode == 0
+    config = project.configs / "cohortops.yaml"
+    text = config.read_text()
+    # The destination's key variable is wiring: the plan could reach another workspace.
+    config.write_text(text.replace("${env:BRAZE_API_KEY}", "${env:OTHER_BRAZE_KEY}"))
+    requests = project.sandbox.counters()["requests_total"]
+    result = project.cli("apply", "reviewed.plan")
+    assert result.returncode == 1
+    assert "Saved plan is stale: the endpoints or credential variables" in result.stderr
+    assert project.sandbox.counters()["requests_total"] == requests
+    config.write_text(text)
+    assert project.main("apply", "reviewed.plan").returncode == 0
+
+
 def test_mass_removal_guard_blocks_until_overridden_and_is_audited(
     make_project: MakeProject,
 ) -> None:
