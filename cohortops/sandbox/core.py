@@ -20,7 +20,7 @@ import orjson
 from cohortops.sandbox.backend import Backend
 from cohortops.sandbox.config import SandboxConfig, SandboxError
 from cohortops.sandbox.counters import Counters
-from cohortops.sandbox.faults import FaultInjector, FaultSettings
+from cohortops.sandbox.faults import FaultInjector, adjustable, adjusted
 from cohortops.sandbox.full import FullBackend
 from cohortops.sandbox.ratelimit import FixedWindowLimiter
 from cohortops.sandbox.seeds import parse_seed, read_users_file
@@ -37,7 +37,7 @@ class Sandbox:
         self.lock = threading.Lock()
         self.backend: Backend = self._new_backend()
         self.counters = Counters()
-        self.settings = FaultSettings.from_config(config)
+        self.settings = config  # the config with run-time fault changes applied
         self.faults = FaultInjector(self.settings)
         self.limiter: FixedWindowLimiter | None = None
         self._apply_settings(self.settings)
@@ -49,7 +49,7 @@ class Sandbox:
     def _new_backend(self) -> Backend:
         return SinkBackend() if self.config.sink else FullBackend(self.config)
 
-    def _apply_settings(self, settings: FaultSettings) -> None:
+    def _apply_settings(self, settings: SandboxConfig) -> None:
         self.settings = settings
         self.faults.configure(settings)
         if settings.rate_limit is None:
@@ -65,11 +65,11 @@ class Sandbox:
     # admin operations ----------------------------------------------------------------------
     def set_faults(self, changes: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            self._apply_settings(self.settings.updated(changes))
+            self._apply_settings(adjusted(self.settings, changes))
             return self.fault_settings()
 
     def fault_settings(self) -> dict[str, Any]:
-        return dict(vars(self.settings))
+        return adjustable(self.settings)
 
     def seed(self, payload: Any) -> int:
         seed = parse_seed(payload)
@@ -82,8 +82,8 @@ class Sandbox:
             self.backend = self._new_backend()
             self.counters = Counters()
             self.limiter = None
-            self.faults = FaultInjector(FaultSettings.from_config(self.config))
-            self._apply_settings(FaultSettings.from_config(self.config))
+            self.faults = FaultInjector(self.config)
+            self._apply_settings(self.config)
             if self.config.users_file is not None:
                 self.backend.seed(read_users_file(self.config.users_file))
 

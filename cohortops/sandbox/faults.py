@@ -4,8 +4,9 @@ the same faults on every run with the same seed."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from cohortops.sandbox.config import SandboxConfig, SandboxError
@@ -14,42 +15,39 @@ SERVER_ERRORS = (502, 503, 504)
 KINDS = ("latency", "server_error", "burst_429", "locked_423", "drop_after_apply")
 
 
-@dataclass
-class FaultSettings:
-    """The run-time adjustable part of the configuration (POST /_sandbox/faults)."""
+ADJUSTABLE = (
+    "latency_ms",
+    "latency_jitter_ms",
+    "fault_rate",
+    "drop_after_apply_rate",
+    "burst_429_rate",
+    "burst_429_length",
+    "locked_423_rate",
+    "export_delay_ms",
+    "rate_limit",
+    "rate_window_seconds",
+    "send_retry_after",
+    "seed",
+)
+"""The part of a SandboxConfig that POST /_sandbox/faults may change at run time."""
 
-    latency_ms: float = 0
-    latency_jitter_ms: float = 0
-    fault_rate: float = 0.0
-    drop_after_apply_rate: float = 0.0
-    burst_429_rate: float = 0.0
-    burst_429_length: int = 1
-    locked_423_rate: float = 0.0
-    export_delay_ms: float = 0
-    rate_limit: int | None = None
-    rate_window_seconds: float = 3.0
-    send_retry_after: bool = False
-    seed: int = 0
 
-    @classmethod
-    def from_config(cls, config: SandboxConfig) -> FaultSettings:
-        return cls(**{f.name: getattr(config, f.name) for f in fields(cls)})
+def adjustable(config: SandboxConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in ADJUSTABLE}
 
-    def updated(self, changes: dict[str, Any]) -> FaultSettings:
-        """A copy with ``changes`` applied, validated by the same rules as SandboxConfig."""
-        names = {f.name for f in fields(self)}
-        unknown = sorted(set(changes) - names)
-        if unknown:
-            raise SandboxError(
-                "Unknown fault settings: " + ", ".join(unknown) + ".",
-                hint="Valid names: " + ", ".join(sorted(names)) + ".",
-            )
-        for name, value in changes.items():
-            if not _type_ok(name, value):
-                raise SandboxError(f"Fault setting {name} has the wrong type.")
-        merged = {**asdict(self), **changes}
-        SandboxConfig(**merged)  # raises SandboxError on out-of-range values
-        return FaultSettings(**merged)
+
+def adjusted(config: SandboxConfig, changes: dict[str, Any]) -> SandboxConfig:
+    """``config`` with run-time ``changes``, validated by the same rules as at start-up."""
+    unknown = sorted(set(changes) - set(ADJUSTABLE))
+    if unknown:
+        raise SandboxError(
+            "Unknown fault settings: " + ", ".join(unknown) + ".",
+            hint="Valid names: " + ", ".join(sorted(ADJUSTABLE)) + ".",
+        )
+    for name, value in changes.items():
+        if not _type_ok(name, value):
+            raise SandboxError(f"Fault setting {name} has the wrong type.")
+    return dataclasses.replace(config, **changes)  # __post_init__ checks the ranges
 
 
 def _type_ok(name: str, value: Any) -> bool:
@@ -75,7 +73,7 @@ class Draw:
 
 
 class FaultInjector:
-    def __init__(self, settings: FaultSettings) -> None:
+    def __init__(self, settings: SandboxConfig) -> None:
         self.settings = settings
         self._burst_left = 0
         self._rngs = self._streams(settings.seed)
@@ -84,7 +82,7 @@ class FaultInjector:
     def _streams(seed: int) -> dict[str, random.Random]:
         return {kind: random.Random(f"{seed}:{kind}") for kind in KINDS}
 
-    def configure(self, settings: FaultSettings) -> None:
+    def configure(self, settings: SandboxConfig) -> None:
         reseed = settings.seed != self.settings.seed
         self.settings = settings
         if reseed:

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from cohortops.sandbox import SandboxServer
-from cohortops.sandbox.faults import FaultInjector, FaultSettings
+from cohortops.sandbox.config import SandboxConfig
+from cohortops.sandbox.faults import FaultInjector
 from cohortops.sandbox.testing import cohort_body
 
 from .conftest import StartSandbox
@@ -50,9 +51,9 @@ def test_faults_are_reproducible_from_the_seed(
 
 
 def test_each_fault_kind_has_its_own_stream() -> None:
-    alone = FaultInjector(FaultSettings(fault_rate=0.3, seed=3))
+    alone = FaultInjector(SandboxConfig(fault_rate=0.3, seed=3))
     crowded = FaultInjector(
-        FaultSettings(
+        SandboxConfig(
             fault_rate=0.3,
             burst_429_rate=0.5,
             locked_423_rate=0.5,
@@ -81,7 +82,7 @@ def test_423_only_on_cohort_endpoints(
 
 
 def test_429_bursts_last_the_configured_length() -> None:
-    injector = FaultInjector(FaultSettings(burst_429_rate=0.05, burst_429_length=4, seed=1))
+    injector = FaultInjector(SandboxConfig(burst_429_rate=0.05, burst_429_length=4, seed=1))
     draws = [injector.burst_429() for _ in range(2000)]
     runs = "".join("x" if d else "." for d in draws).split(".")
     lengths = {len(r) for r in runs if r}
