@@ -24,6 +24,16 @@ class CohortStats:
     matched: int = 0  # identifiers that named an existing, eligible user
     skipped: int = 0  # unknown users and device ids of identified users
 
+    def apply(self, cohort: Cohort, change: CohortChange, members: list[Any]) -> None:
+        """Add or remove the ``members`` that ``change`` matched, and count the rest skipped."""
+        total = len(change.user_ids) + len(change.aliases) + len(change.device_ids)
+        self.matched += len(members)
+        self.skipped += total - len(members)
+        if change.should_remove:
+            cohort.members.difference_update(members)
+        else:
+            cohort.members.update(members)
+
 
 class Backend(Protocol):
     mode: str

@@ -112,13 +112,7 @@ class FullBackend:
                 # A device id of an identified user is ignored: neither added nor removed.
                 if user is not None and user.external_id is None:
                     uids.append(user.uid)
-            total = len(change.user_ids) + len(change.aliases) + len(change.device_ids)
-            stats.matched += len(uids)
-            stats.skipped += total - len(uids)
-            if change.should_remove:
-                cohort.members.difference_update(uids)
-            else:
-                cohort.members.update(uids)
+            stats.apply(cohort, change, uids)
         return stats
 
     # /users/export/ids, alias/new, delete --------------------------------------------------

@@ -79,13 +79,7 @@ class SinkBackend:
             keys = [u for u in change.user_ids if u in self.known]
             keys += [k for a in change.aliases if (k := alias_key(*a)) in self.known]
             keys += [f"device:{d}" for d in change.device_ids if d in self.anonymous_devices]
-            total = len(change.user_ids) + len(change.aliases) + len(change.device_ids)
-            stats.matched += len(keys)
-            stats.skipped += total - len(keys)
-            if change.should_remove:
-                cohort.members.difference_update(keys)
-            else:
-                cohort.members.update(keys)
+            stats.apply(cohort, change, keys)
         return stats
 
     def _attributes_of(self, key: str) -> dict[str, Any]:
