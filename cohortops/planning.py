@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from cohortops.apply.members import recorded_array
 from cohortops.config import Config
 from cohortops.errors import SourceError
 from cohortops.overflow import overflow_facts
@@ -46,16 +45,18 @@ def make_full_plan(
         differ = make_engine(engine, temp_dir=Path(tmp))  # type: ignore[arg-type]
         try:
             for item in inputs:
+                if item.source is None:  # gone from the files: every recorded member leaves
+                    assert item.recorded_id is not None
+                    members = store.members_array(item.recorded_id)
+                    diffs[item.cohort_id] = MemberDiff(
+                        item.cohort_id, EMPTY, members, 0, len(members)
+                    )
+                    continue
                 recorded = (
                     store.recorded_members(item.recorded_id)
                     if item.recorded_id is not None
                     else empty_recorded(item.cohort_id)
                 )
-                if item.source is None:  # gone from the files: every member leaves
-                    diffs[item.cohort_id] = MemberDiff(
-                        item.cohort_id, EMPTY, recorded_array(recorded), 0, recorded.count
-                    )
-                    continue
                 try:
                     diffs[item.cohort_id] = differ.diff(item.cohort_id, item.source, recorded)
                 except SourceError as exc:

@@ -209,27 +209,36 @@ def write_compacted(duck: DuckRunner, snapshot: Path | None, deltas: Deltas, tar
     return int(rows[0][0])
 
 
-def iter_members(
-    duck: DuckRunner, snapshot: Path | None, deltas: Deltas, batch: int = 10_000
-) -> Iterator[str]:
-    """Every member, sorted, a record batch at a time."""
+def members_array(duck: DuckRunner, snapshot: Path | None, deltas: Deltas) -> Any:
+    """Every member as one sorted Arrow string array (never Python objects)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     if snapshot is None:
-        for start in range(0, len(deltas.added), batch):
-            yield from deltas.added.slice(start, batch).to_pylist()
-        return
+        added = deltas.added
+        return pc.take(added, pc.sort_indices(added))
     if len(deltas.added) == 0 and len(deltas.removed) == 0:
-        with pq.ParquetFile(snapshot) as reader:
-            for record_batch in reader.iter_batches(batch_size=batch, columns=["id"]):
-                yield from record_batch.column(0).to_pylist()
-        return
-    # Materialise the merged set as Arrow (not Python objects) and stream it out in slices.
+        return pq.read_table(snapshot, columns=["id"]).column("id").combine_chunks()
     merged = duck.query(
         f"SELECT id FROM ({_merged_sql(snapshot)}) ORDER BY id",
         {"a": pa.table({"id": deltas.added}), "d": _delta_table(deltas)},
         "arrow",
     )
-    for record_batch in merged.to_batches(max_chunksize=batch):
-        yield from record_batch.column(0).to_pylist()
+    return merged.column("id").combine_chunks()
+
+
+def iter_members(
+    duck: DuckRunner, snapshot: Path | None, deltas: Deltas, batch: int = 10_000
+) -> Iterator[str]:
+    """Every member, sorted, a slice at a time."""
+    import pyarrow.parquet as pq
+
+    if snapshot is not None and len(deltas.added) == 0 and len(deltas.removed) == 0:
+        with pq.ParquetFile(snapshot) as reader:  # stream: no need to hold the whole set
+            for record_batch in reader.iter_batches(batch_size=batch, columns=["id"]):
+                yield from record_batch.column(0).to_pylist()
+        return
+    members = members_array(duck, snapshot, deltas)
+    for start in range(0, len(members), batch):
+        yield from members.slice(start, batch).to_pylist()

@@ -24,6 +24,7 @@ from cohortops.state.members import (
     DuckRunner,
     count_members,
     iter_members,
+    members_array,
     read_delta_rows,
     resolve,
 )
@@ -141,6 +142,10 @@ class SqlStore(Store):
     def members_iter(self, cohort_id: str) -> Iterator[str]:
         _row, deltas, path = self._read_members(cohort_id)
         return iter_members(self._duck, path, deltas)
+
+    def members_array(self, cohort_id: str) -> Any:
+        _row, deltas, path = self._read_members(cohort_id)
+        return members_array(self._duck, path, deltas)
 
     # -- locks ---------------------------------------------------------------------------------
 

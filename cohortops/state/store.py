@@ -49,6 +49,10 @@ class Store(ABC):
     def members_iter(self, cohort_id: str) -> Iterator[str]:
         """Every recorded member of the cohort, sorted, streamed."""
 
+    @abstractmethod
+    def members_array(self, cohort_id: str) -> Any:
+        """Every recorded member as one sorted pyarrow string array (a destroy plan's removals)."""
+
     # -- locks ---------------------------------------------------------------------------------
 
     @abstractmethod

@@ -139,6 +139,22 @@ def test_a_reader_keeps_its_snapshot_while_another_process_compacts(
     assert list(members) == ["a", "b", "x"]
 
 
+def test_members_array_is_the_sorted_recorded_set(store: Store) -> None:
+    with locked(store):
+        store.upsert_cohort("c", {})
+        assert store.members_array("c").to_pylist() == []
+        store.record_batch("c", "add", ["b", "a"])
+        store.flush()
+        assert store.members_array("c").to_pylist() == ["a", "b"]  # deltas only
+        store.compact("c")
+        assert store.members_array("c").to_pylist() == ["a", "b"]  # snapshot only
+        store.record_batch("c", "add", ["d"])
+        store.record_batch("c", "remove", ["a"])
+        store.flush()
+        assert store.members_array("c").to_pylist() == ["b", "d"]  # snapshot and deltas
+        assert list(store.members_iter("c")) == ["b", "d"]
+
+
 def test_compact_without_deltas_is_a_no_op(store: Store) -> None:
     with locked(store):
         store.upsert_cohort("c", {})
