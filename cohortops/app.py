@@ -5,14 +5,16 @@ Every command is a few calls on :class:`App`; tests and the demo use it directly
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from cohortops.apply.actor import Actor, detect_actor
 from cohortops.config import Config, load_config
+from cohortops.config.model import Secret, StateConfig
 from cohortops.errors import CohortopsError, StalePlanError
 from cohortops.state import Store, open_store
 from cohortops.state.records import StateSnapshot
@@ -25,16 +27,24 @@ if TYPE_CHECKING:
 class App:
     config_path: Path | None = None
     engine: str = "duckdb"
-    environ: Mapping[str, str] | None = None
-    state_override: Any = None  # a StateConfig that replaces the configured one (demo, tests)
+    # The demo and tests run the files as written against a temporary state and the sandbox.
+    state_override: StateConfig | None = None
+    endpoint_override: str | None = None  # every destination's rest_endpoint
     _config: Config | None = field(default=None, repr=False)
 
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.config_path)
+            config = load_config(self.config_path)
             if self.state_override is not None:
-                self._config = replace(self._config, state=self.state_override)
+                config = replace(config, state=self.state_override)
+            if self.endpoint_override is not None:
+                endpoint = Secret(self.endpoint_override)
+                destinations = {
+                    k: replace(d, rest_endpoint=endpoint) for k, d in config.destinations.items()
+                }
+                config = replace(config, destinations=MappingProxyType(destinations))
+            self._config = config
         return self._config
 
     @contextmanager

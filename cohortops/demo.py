@@ -10,13 +10,11 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
 
 from cohortops.app import App
 from cohortops.apply.progress import Progress
-from cohortops.config.model import Secret, StateConfig
+from cohortops.config.model import StateConfig
 from cohortops.errors import CohortopsError
 from cohortops.plan import render
 from cohortops.reports import history_lines, verify
@@ -66,13 +64,12 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> None:
             {"external_ids_range": {"prefix": "user_", "start": 0, "count": POPULATION, "width": 6}}
         )
         echo(f"Braze sandbox on {sandbox.base_url} with {POPULATION:,} users; state in {tmp}.")
-        app = App(config_path, state_override=StateConfig(path=Path(tmp) / "state.db"))
+        app = App(
+            config_path,
+            state_override=StateConfig(path=Path(tmp) / "state.db"),
+            endpoint_override=sandbox.base_url,
+        )
         config = app.config
-        destinations = {
-            k: replace(d, rest_endpoint=Secret(sandbox.base_url))
-            for k, d in config.destinations.items()
-        }
-        app._config = replace(config, destinations=MappingProxyType(destinations))
 
         echo("\n$ cohortops validate")
         echo(f"Configuration valid: {len(config.files)} file(s), {len(config.cohorts)} cohort(s).")
