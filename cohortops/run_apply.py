@@ -79,21 +79,19 @@ def apply_command(
                 )
             plan = read_plan(planfile)
             check_fresh(plan, store.snapshot(), app.config)
-            yield render(plan, "text").rstrip("\n")
         else:
             plan = app.plan(store, targets)
-            if not plan.has_changes:
-                yield render(plan, "text").rstrip("\n")
-                _check_planned(plan)  # a source that failed is not "no changes"
-                return
-            check_guards(plan, overrides)
-            check_secrets(app.config, plan)  # before asking, not after the answer
-            if not confirm(render(plan, "text")):
-                raise CohortopsError("Apply cancelled; nothing was sent.")
         if not plan.has_changes:
-            _check_planned(plan)
+            yield render(plan, "text").rstrip("\n")
+            _check_planned(plan)  # a source that failed is not "no changes"
             return
+        # Refusals come before the question, not after the answer.
         check_guards(plan, overrides)
+        check_secrets(app.config, plan)
+        if planfile is not None:
+            yield render(plan, "text").rstrip("\n")  # the reviewed plan was approved in review
+        elif not confirm(render(plan, "text")):
+            raise CohortopsError("Apply cancelled; nothing was sent.")
         try:
             result = apply_plan(
                 app,
