@@ -92,11 +92,11 @@ def child_diff(args: argparse.Namespace) -> None:
     """Run one diff in this (child) process and print its figures as JSON."""
     start = time.perf_counter()
     from cohortops.config.model import FileSource
-    from cohortops.plan.diff import make_engine
-    from cohortops.state.records import RecordedMembers
+    from cohortops.diff.engine import make_engine
+    from cohortops.state.snapshot import RecordedMembers
 
     if args.engine == "duckdb":  # make_engine imports it lazily; count it as import time
-        import cohortops.plan.diff_duckdb  # noqa: F401
+        import cohortops.diff.duckdb_engine  # noqa: F401
 
     imported = time.perf_counter()
     source = FileSource(path=Path(args.desired), format="csv", column="user_id")

@@ -1,4 +1,4 @@
-"""The command line: a thin layer over :mod:`cohortops.app`. The only module that imports click.
+"""The command line: a thin layer over :mod:`cohortops.operations.context`. The only module that imports click.
 
 One error handler maps every :class:`CohortopsError` to its exit code and a message on stderr,
 without a traceback; anything unexpected prints one line and suggests ``--debug``.
@@ -109,7 +109,7 @@ def plan(
     engine: str,
 ) -> None:
     """Show who enters and leaves each cohort: desired members vs recorded state."""
-    from cohortops.app import App
+    from cohortops.operations.context import App
 
     app = App(config_path, engine=engine)
     with app.store() as store:
@@ -178,8 +178,8 @@ def apply(
     **flags: bool,
 ) -> None:
     """Carry out a plan against Braze: the saved PLANFILE, or a fresh one after you approve it."""
-    from cohortops.app import App
-    from cohortops.run_apply import apply_command
+    from cohortops.operations.apply_run import apply_command
+    from cohortops.operations.context import App
 
     overrides = frozenset("--" + k.replace("_", "-") for k, v in flags.items() if v)
 
@@ -216,8 +216,8 @@ def run(config_path: Path | None, now_cohorts: tuple[str, ...], **flags: bool) -
     """Apply the cohorts whose schedule is due (for cron or a CI schedule), or --now COHORT."""
     import datetime as dt
 
-    from cohortops.app import App
-    from cohortops.run_scheduled import run_due
+    from cohortops.operations.context import App
+    from cohortops.operations.scheduled_runs import run_due
 
     overrides = frozenset("--" + k.replace("_", "-") for k, v in flags.items() if v)
     code = run_due(
@@ -240,8 +240,8 @@ def state() -> None:
 @config_option
 def state_list(config_path: Path | None) -> None:
     """Cohorts in the state with their member counts."""
-    from cohortops.app import App
-    from cohortops.reports import state_list_lines
+    from cohortops.operations.context import App
+    from cohortops.operations.reports import state_list_lines
 
     app = App(config_path)
     with app.store() as store:
@@ -255,8 +255,8 @@ def state_list(config_path: Path | None) -> None:
 @click.option("--limit", type=int, default=20, help="Members to list (0 = all).")
 def state_show(config_path: Path | None, cohort: str, limit: int) -> None:
     """One cohort's record: serial, last apply, members."""
-    from cohortops.app import App
-    from cohortops.reports import state_show_lines
+    from cohortops.operations.context import App
+    from cohortops.operations.reports import state_show_lines
 
     app = App(config_path)
     with app.store() as store:
@@ -269,8 +269,8 @@ def state_show(config_path: Path | None, cohort: str, limit: int) -> None:
 @click.argument("cohort")
 def state_forget(config_path: Path | None, cohort: str) -> None:
     """Drop COHORT from the state without touching Braze."""
-    from cohortops.app import App
-    from cohortops.reports import forget
+    from cohortops.operations.context import App
+    from cohortops.operations.reports import forget
 
     app = App(config_path)
     with app.store() as store:
@@ -282,8 +282,8 @@ def state_forget(config_path: Path | None, cohort: str) -> None:
 @click.argument("lock_id")
 def state_unlock(config_path: Path | None, lock_id: str) -> None:
     """Remove the state lock LOCK_ID left by a holder that is gone."""
-    from cohortops.app import App
-    from cohortops.reports import unlock
+    from cohortops.operations.context import App
+    from cohortops.operations.reports import unlock
 
     app = App(config_path)
     with app.store() as store:
@@ -301,8 +301,8 @@ def audit() -> None:
 @click.option("--since", default=None, help="Only entries at or after this date (YYYY-MM-DD).")
 def audit_log(config_path: Path | None, cohort: str | None, since: str | None) -> None:
     """Audit entries, oldest first."""
-    from cohortops.app import App
-    from cohortops.reports import audit_lines
+    from cohortops.operations.context import App
+    from cohortops.operations.reports import audit_lines
 
     app = App(config_path)
     with app.store() as store:
@@ -314,8 +314,8 @@ def audit_log(config_path: Path | None, cohort: str | None, since: str | None) -
 @config_option
 def audit_verify(config_path: Path | None) -> None:
     """Check the hash chain; name the first edited or missing entry."""
-    from cohortops.app import App
-    from cohortops.reports import verify
+    from cohortops.operations.context import App
+    from cohortops.operations.reports import verify
 
     app = App(config_path)
     with app.store() as store:
@@ -327,8 +327,8 @@ def audit_verify(config_path: Path | None) -> None:
 @click.argument("member_id")
 def audit_member(config_path: Path | None, member_id: str) -> None:
     """When, and by which change, MEMBER_ID entered or left each cohort."""
-    from cohortops.app import App
-    from cohortops.reports import member_lines
+    from cohortops.operations.context import App
+    from cohortops.operations.reports import member_lines
 
     app = App(config_path)
     with app.store() as store:
@@ -341,8 +341,8 @@ def audit_member(config_path: Path | None, member_id: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl")
 def audit_export(config_path: Path | None, fmt: str) -> None:
     """Every audit entry as JSON lines."""
-    from cohortops.app import App
-    from cohortops.reports import export_jsonl
+    from cohortops.operations.context import App
+    from cohortops.operations.reports import export_jsonl
 
     app = App(config_path)
     with app.store() as store:
@@ -359,8 +359,8 @@ def audit_export(config_path: Path | None, fmt: str) -> None:
 @click.option("--limit", type=int, default=50, show_default=True, help="Newest runs to show.")
 def history(config_path: Path | None, cohort: str | None, fmt: str, limit: int) -> None:
     """Run history: each apply per cohort with its trigger, result and counts."""
-    from cohortops.app import App
-    from cohortops.reports import history_lines
+    from cohortops.operations.context import App
+    from cohortops.operations.reports import history_lines
 
     app = App(config_path)
     with app.store() as store:
@@ -428,8 +428,8 @@ def drift(
     detailed_exitcode: bool,
 ) -> None:
     """Compare recorded members with what Braze holds (unknown users, dropped values)."""
-    from cohortops.app import App
-    from cohortops.drift import check_cohort, drift_lines
+    from cohortops.operations.context import App
+    from cohortops.operations.drift_check import check_cohort, drift_lines
 
     app = App(config_path)
     with app.store() as store:
@@ -449,7 +449,7 @@ def drift(
 @config_option
 def demo(config_path: Path | None) -> None:
     """Run validate, plan, apply and plan again against a local Braze sandbox."""
-    from cohortops.demo import run_demo
+    from cohortops.operations.demo import run_demo
 
     run_demo(config_path or Path("configs"), click.echo)
 

@@ -25,7 +25,7 @@ from cohortops.errors import BrazeError, CohortopsError, GuardBlockedError, Inte
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.settings import BASELINE_PENDING
 from cohortops.state import Store
-from cohortops.state.types import RunRecord
+from cohortops.state.logs import RunRecord
 
 ORDER = {"create": 0, "rename": 1, "update": 2, "destroy": 3}
 FAILED_SHOWN = 10  # failed members named in the summary, per cohort

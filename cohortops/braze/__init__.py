@@ -3,24 +3,6 @@
 The only package of cohortops that talks HTTP (and imports httpx).
 """
 
-from cohortops.braze.batches import (
-    Action,
-    AttributeBatch,
-    Batch,
-    BatchResult,
-    CohortImportBatch,
-    ExportResult,
-    IdentifierKind,
-)
-from cohortops.braze.batching import (
-    DEFAULT_MAX_OBJECTS,
-    DEFAULT_MAX_PAYLOAD_BYTES,
-    MAX_COHORT_IDS,
-    Batches,
-    attribute_batches,
-    cohort_import_batches,
-    invalid_reason,
-)
 from cohortops.braze.client import BrazeClient
 from cohortops.braze.errors import (
     BrazeAuthError,
@@ -31,6 +13,24 @@ from cohortops.braze.errors import (
     BrazeRetriesExhausted,
 )
 from cohortops.braze.executor import BatchExecutor, ExecutorStats, auto_workers
+from cohortops.braze.requests import (
+    Action,
+    AttributeBatch,
+    Batch,
+    BatchResult,
+    CohortImportBatch,
+    ExportResult,
+    IdentifierKind,
+)
+from cohortops.braze.splitting import (
+    DEFAULT_MAX_OBJECTS,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    MAX_COHORT_IDS,
+    Batches,
+    attribute_batches,
+    cohort_import_batches,
+    invalid_reason,
+)
 
 __all__ = [
     "DEFAULT_MAX_OBJECTS",

@@ -17,21 +17,21 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from cohortops.braze.batches import (
+from cohortops.braze.errors import BrazeRequestError, RequestContext
+from cohortops.braze.payloads import cohort_body, cohort_users_body, export_body, track_body
+from cohortops.braze.pool import TransportPool, proxy_transport
+from cohortops.braze.ratelimit import RateLimiter
+from cohortops.braze.requests import (
     AttributeBatch,
     BatchResult,
     BatchT,
     CohortImportBatch,
     ExportResult,
 )
-from cohortops.braze.batching import MAX_COHORT_IDS
-from cohortops.braze.errors import BrazeRequestError, RequestContext
-from cohortops.braze.payloads import cohort_body, cohort_users_body, export_body, track_body
-from cohortops.braze.pool import TransportPool, proxy_transport
-from cohortops.braze.ratelimit import RateLimiter
 from cohortops.braze.responses import json_body, track_result
 from cohortops.braze.retry import RetryPolicy
 from cohortops.braze.sender import Sender
+from cohortops.braze.splitting import MAX_COHORT_IDS
 from cohortops.errors import BrazeError
 
 EXPORT_MAX_IDS = 50

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from cohortops.braze.batches import AttributeBatch, CohortImportBatch
+from cohortops.braze.requests import AttributeBatch, CohortImportBatch
 
 _COHORT_ID_KEYS = {"external_id": "user_ids", "device_id": "device_ids", "user_alias": "aliases"}
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import orjson
 
-from cohortops.braze.batches import AttributeBatch, BatchResult
+from cohortops.braze.requests import AttributeBatch, BatchResult
 
 _MAX_QUOTE = 300
 _REDACTED = "[redacted]"

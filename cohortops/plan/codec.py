@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any
 
-from cohortops.plan.memberdiff import SourceIssue
 from cohortops.plan.model import CohortPlan, Cost, Guard, Plan, PlanWarning
 from cohortops.plan.summary import summarize
+from cohortops.sources.issues import SourceIssue
 
 MemberLoader = Callable[[int, Mapping[str, Any]], tuple[Any, Any]]
 

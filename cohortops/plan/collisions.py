@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cohortops.plan.model import CohortPlan
-from cohortops.state.records import StateSnapshot
+from cohortops.state.snapshot import StateSnapshot
 
 Key = tuple[str, str, str, str]
 

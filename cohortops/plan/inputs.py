@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from cohortops.config.model import AttributeDelivery, Config, Source
 from cohortops.plan.model import attribute_key
 from cohortops.plan.moves import resolve_moves, select
-from cohortops.state.records import StateSnapshot
+from cohortops.state.snapshot import StateSnapshot
 
 
 @dataclass(frozen=True)

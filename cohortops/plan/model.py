@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from cohortops.plan.memberdiff import SourceIssue
+from cohortops.sources.issues import SourceIssue
 
 FORMAT_VERSION = 1
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from cohortops.config.model import Config
 from cohortops.errors import PlanError
-from cohortops.state.records import StateSnapshot
+from cohortops.state.snapshot import StateSnapshot
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from cohortops.config.model import AttributeDelivery, Cohort, Config
+from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import PlanError
 from cohortops.plan.collisions import mark_collisions
 from cohortops.plan.cost import estimate
+from cohortops.plan.endpoint_digest import wiring_digest
 from cohortops.plan.guards import capacity_guards, cohort_guards, overflow_guards
-from cohortops.plan.memberdiff import MemberDiff
 from cohortops.plan.model import (
     COHORT_IMPORT_BATCH,
     Action,
@@ -36,8 +37,7 @@ from cohortops.plan.settings import (
     settings_diff,
 )
 from cohortops.plan.summary import summarize
-from cohortops.plan.wiring import wiring_digest
-from cohortops.state.records import CohortRecord, StateSnapshot
+from cohortops.state.snapshot import CohortRecord, StateSnapshot
 
 __all__ = ["cohort_settings", "make_plan"]
 

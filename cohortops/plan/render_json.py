@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from cohortops.plan import fmt
+from cohortops.plan import render_common as fmt
 from cohortops.plan.codec import plan_header
 from cohortops.plan.model import CohortPlan, Plan
 

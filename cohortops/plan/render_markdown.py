@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 
-from cohortops.plan import fmt
+from cohortops.plan import render_common as fmt
 from cohortops.plan.model import CohortPlan, Guard, Plan
 
 GITHUB_LIMIT = 65_535

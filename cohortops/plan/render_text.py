@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from cohortops.plan import fmt
+from cohortops.plan import render_common as fmt
 from cohortops.plan.model import CohortPlan, Guard, Plan, PlanWarning
 
 SAMPLE = 10

@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from cohortops.sandbox import pipeline
 from cohortops.sandbox.config import SandboxConfig, SandboxError
-from cohortops.sandbox.core import Clock, Sandbox
+from cohortops.sandbox.runtime import Clock, Sandbox
 
 JSON = "application/json"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from cohortops.sandbox.cohorts import PartnerRejected, check_auth, parse_changes, parse_upsert
 from cohortops.sandbox.config import ALIAS_NEW, DELETE, EXPORT_IDS, TRACK
-from cohortops.sandbox.core import Sandbox
+from cohortops.sandbox.runtime import Sandbox
 from cohortops.sandbox.track import TrackRejected, parse_track, success_body
 from cohortops.sandbox.users_api import (
     RequestRejected,

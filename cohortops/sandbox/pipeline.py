@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from cohortops.sandbox.core import Sandbox
 from cohortops.sandbox.handlers import ENDPOINTS, Endpoint
 from cohortops.sandbox.ratelimit import RateDecision
+from cohortops.sandbox.runtime import Sandbox
 
 Headers = list[tuple[bytes, bytes]]
 RATE_LIMITED = orjson.dumps({"message": "API Rate Limit Exceeded"})

@@ -16,7 +16,7 @@ import uvicorn
 
 from cohortops.sandbox.app import create_app, sandbox_of
 from cohortops.sandbox.config import SandboxConfig, SandboxError
-from cohortops.sandbox.core import Clock, Sandbox
+from cohortops.sandbox.runtime import Clock, Sandbox
 
 READY_TIMEOUT = 15.0
 

@@ -18,7 +18,7 @@ from cohortops.sandbox.config import (
     DEFAULT_PARTNER_KEY,
     SandboxConfig,
 )
-from cohortops.sandbox.core import Clock
+from cohortops.sandbox.runtime import Clock
 from cohortops.sandbox.server import SandboxServer, serve_in_thread
 
 API_KEY = DEFAULT_API_KEY

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from cohortops.config.model import FileSource, Source
-from cohortops.plan.memberdiff import SourceIssue
 from cohortops.sources.files import Row, iter_file
 from cohortops.sources.hygiene import EMPTY, IssueLog, classify
+from cohortops.sources.issues import SourceIssue
 from cohortops.sources.sql import sql_batches
 
 

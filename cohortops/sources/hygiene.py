@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cohortops.config.model import FileSource, Source
-from cohortops.plan.memberdiff import SourceIssue
+from cohortops.sources.issues import SourceIssue
 
 MAX_ID_LENGTH = 255
 MAX_ISSUES = 100

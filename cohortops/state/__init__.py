@@ -11,15 +11,7 @@ from pathlib import Path
 
 from cohortops.config.model import StateConfig
 from cohortops.errors import LockBusyError, StateError
-from cohortops.state.records import (
-    CohortRecord,
-    LockInfo,
-    MemberOp,
-    RecordedMembers,
-    StateSnapshot,
-)
-from cohortops.state.store import Store
-from cohortops.state.types import (
+from cohortops.state.logs import (
     ApplyJournal,
     AuditEntry,
     AuditProblem,
@@ -28,6 +20,14 @@ from cohortops.state.types import (
     RunTrigger,
     StoreOptions,
 )
+from cohortops.state.snapshot import (
+    CohortRecord,
+    LockInfo,
+    MemberOp,
+    RecordedMembers,
+    StateSnapshot,
+)
+from cohortops.state.store import Store
 
 __all__ = [
     "ApplyJournal",

@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 
 from cohortops.state.codec import dumps, loads_mapping, parse_ts, ts
+from cohortops.state.logs import GENESIS_HASH, AuditEntry, AuditProblem, MemberEvent
 from cohortops.state.sqlcore import Db, Row, Tx
-from cohortops.state.types import GENESIS_HASH, AuditEntry, AuditProblem, MemberEvent
 
 _PAGE = 1000
 _COLUMNS = "seq, at, kind, actor, cohort_id, data, prev_hash, hash"

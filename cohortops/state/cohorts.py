@@ -9,7 +9,7 @@ from typing import Any
 
 from cohortops.errors import StateError
 from cohortops.state.codec import dumps, loads_mapping, parse_ts, parse_ts_opt
-from cohortops.state.records import CohortRecord
+from cohortops.state.snapshot import CohortRecord
 from cohortops.state.snapstore import SnapInfo
 from cohortops.state.sqlcore import Row, Tx
 

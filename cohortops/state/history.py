@@ -7,8 +7,8 @@ from typing import Any
 
 from cohortops.errors import StateError
 from cohortops.state.codec import dumps, loads_mapping, parse_ts, parse_ts_opt, ts
+from cohortops.state.logs import ApplyJournal, RunRecord
 from cohortops.state.sqlcore import Row, Tx
-from cohortops.state.types import ApplyJournal, RunRecord
 
 _RUN_COLUMNS = (
     "cohort_id, run_trigger, started_at, ended_at, result, added, removed, failed, "

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from cohortops.errors import LockBusyError, StateError
 from cohortops.state.codec import parse_ts, ts
-from cohortops.state.records import LockInfo
+from cohortops.state.snapshot import LockInfo
 from cohortops.state.sqlcore import Db, Tx
 
 _LOCK_COLUMNS = "lock_id, who, operation, created_at, pid, host"

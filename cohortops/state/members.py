@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from cohortops.state.codec import decode_ids
+from cohortops.state.logs import StoreOptions
 from cohortops.state.sqlcore import Tx
-from cohortops.state.types import StoreOptions
 
 ADD, REMOVE = 1, 0
 

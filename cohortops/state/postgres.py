@@ -19,10 +19,10 @@ from psycopg import conninfo, sql
 from cohortops.config.model import StateConfig
 from cohortops.errors import StateError
 from cohortops.state import schema
+from cohortops.state.logs import StoreOptions
 from cohortops.state.snapstore import BlobSnapshots
 from cohortops.state.sqlcore import POSTGRES, Db, Tx, ensure_schema
 from cohortops.state.sqlstore import SqlStore
-from cohortops.state.types import StoreOptions
 
 _SETUP_SLOT = -1  # advisory slot that serialises table creation; lock slots are >= 0
 

@@ -18,7 +18,7 @@ from typing import Any
 from cohortops.errors import StateError
 from cohortops.state import schema
 from cohortops.state.codec import ts
-from cohortops.state.types import GENESIS_HASH, StoreOptions
+from cohortops.state.logs import GENESIS_HASH, StoreOptions
 
 Row = tuple[Any, ...]
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from cohortops.config.model import StateConfig
 from cohortops.errors import StateError
 from cohortops.state import schema
+from cohortops.state.logs import StoreOptions
 from cohortops.state.snapstore import FileSnapshots
 from cohortops.state.sqlcore import SQLITE, Db, Tx, ensure_schema
 from cohortops.state.sqlstore import SqlStore
-from cohortops.state.types import StoreOptions
 
 DEFAULT_PATH = Path(".cohortops") / "state.db"
 

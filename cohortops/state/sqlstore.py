@@ -15,9 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from cohortops.errors import StateError
-from cohortops.state import auditlog, batches, cohorts, history
+from cohortops.state import auditlog, cohorts, group_commit, history
 from cohortops.state.codec import ts
 from cohortops.state.locks import LockKeeper, OsLock
+from cohortops.state.logs import (
+    ApplyJournal,
+    AuditEntry,
+    AuditProblem,
+    MemberEvent,
+    RunRecord,
+    StoreOptions,
+)
 from cohortops.state.members import (
     DeltaRow,
     Deltas,
@@ -28,18 +36,10 @@ from cohortops.state.members import (
     read_delta_rows,
     resolve,
 )
-from cohortops.state.records import LockInfo, MemberOp, RecordedMembers, StateSnapshot
+from cohortops.state.snapshot import LockInfo, MemberOp, RecordedMembers, StateSnapshot
 from cohortops.state.snapstore import SnapshotStore
 from cohortops.state.sqlcore import Db, Tx
 from cohortops.state.store import Store
-from cohortops.state.types import (
-    ApplyJournal,
-    AuditEntry,
-    AuditProblem,
-    MemberEvent,
-    RunRecord,
-    StoreOptions,
-)
 from cohortops.state.writer import GroupWriter, PendingBatch
 
 
@@ -174,7 +174,7 @@ class SqlStore(Store):
             self._known = {row.cohort_id for row in rows}
             self._snaps.clean({row.snap.ref for row in rows if row.snap.ref is not None})
             self._writer = GroupWriter(
-                lambda group: batches.commit_group(self._db, info, group, self._options.clock),
+                lambda group: group_commit.commit_group(self._db, info, group, self._options.clock),
                 self._options,
             )
         except BaseException:
@@ -255,7 +255,7 @@ class SqlStore(Store):
         audit: Mapping[str, Any] | None = None,
     ) -> None:
         self._require_lock("recording members")
-        if op not in batches.OPS:
+        if op not in group_commit.OPS:
             raise ValueError(f"unknown member op {op!r}; expected 'add' or 'remove'")
         if isinstance(ids, str):
             raise TypeError("ids must be a sequence of member ids, not one string")
@@ -285,7 +285,7 @@ class SqlStore(Store):
             raise StateError(f"Cohort {cohort_id} is not in the state; nothing to compact.")
         if deltas.max_seq == 0:
             return
-        batches.fold(
+        group_commit.fold(
             self._duck,
             self._snaps,
             row,

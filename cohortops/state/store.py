@@ -14,14 +14,14 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
-from cohortops.state.records import LockInfo, MemberOp, RecordedMembers, StateSnapshot
-from cohortops.state.types import (
+from cohortops.state.logs import (
     ApplyJournal,
     AuditEntry,
     AuditProblem,
     MemberEvent,
     RunRecord,
 )
+from cohortops.state.snapshot import LockInfo, MemberOp, RecordedMembers, StateSnapshot
 
 
 class Store(ABC):

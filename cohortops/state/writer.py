@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cohortops.errors import StateError
-from cohortops.state.records import MemberOp
-from cohortops.state.types import StoreOptions
+from cohortops.state.logs import StoreOptions
+from cohortops.state.snapshot import MemberOp
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """A cohortops project on disk, wired to a sandbox running in the test process.
 
 :class:`Project` writes a configuration directory (YAML + CSV sources) whose destination points at
-the sandbox, runs cohortops on it (in-process through :class:`~cohortops.app.App`, or as a real
+the sandbox, runs cohortops on it (in-process through :class:`~cohortops.operations.context.App`, or as a real
 ``python -m cohortops`` subprocess that a test can kill), and reads both sides of the invariant:
 what the state records and what the sandbox holds.
 """
@@ -23,11 +23,11 @@ import psycopg
 import pytest
 import yaml
 
-from cohortops.app import App
 from cohortops.apply.progress import Progress
+from cohortops.operations.apply_run import apply_command
+from cohortops.operations.context import App
 from cohortops.plan import render
 from cohortops.plan.model import Plan
-from cohortops.run_apply import apply_command
 from cohortops.sandbox import SandboxServer
 from cohortops.sandbox.testing import API_KEY, CLIENT_SECRET, PARTNER_KEY
 from cohortops.state import Store, open_store

@@ -21,9 +21,10 @@ from cohortops.config.model import (
     Secret,
     StateConfig,
 )
-from cohortops.plan.memberdiff import MemberDiff, SourceIssue
+from cohortops.diff.memberdiff import MemberDiff
 from cohortops.plan.settings import cohort_settings
-from cohortops.state.records import CohortRecord, StateSnapshot
+from cohortops.sources.issues import SourceIssue
+from cohortops.state.snapshot import CohortRecord, StateSnapshot
 
 NOW = dt.datetime(2025, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
 ROOT = Path("/repo/configs")

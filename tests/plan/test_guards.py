@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from cohortops.plan.memberdiff import SourceIssue
 from cohortops.plan.model import OverflowFact, attribute_key
 from cohortops.plan.planner import make_plan
+from cohortops.sources.issues import SourceIssue
 
 from .builders import (
     NOW,

@@ -8,10 +8,10 @@ import jsonschema
 import pytest
 
 import cohortops
-from cohortops.plan.memberdiff import SourceIssue
 from cohortops.plan.model import OverflowFact, attribute_key
 from cohortops.plan.planner import make_plan
 from cohortops.plan.render_json import plan_json, render_json
+from cohortops.sources.issues import SourceIssue
 
 from .builders import NOW, cohort, config, diff, record, state, users
 

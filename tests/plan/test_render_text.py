@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from cohortops.plan import fmt
+from cohortops.plan import render_common as fmt
 from cohortops.plan.model import Summary
 from cohortops.plan.planner import make_plan
 from cohortops.plan.render_text import render_text

@@ -10,7 +10,7 @@ import pytest
 
 from cohortops.state import Store
 from cohortops.state.auditlog import entry_hash
-from cohortops.state.types import GENESIS_HASH
+from cohortops.state.logs import GENESIS_HASH
 
 from .conftest import Backend
 from .helpers import WHO, locked

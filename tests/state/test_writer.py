@@ -8,7 +8,7 @@ import time
 import pytest
 
 from cohortops.errors import StateError
-from cohortops.state.types import StoreOptions
+from cohortops.state.logs import StoreOptions
 from cohortops.state.writer import GroupWriter, PendingBatch
 
 WAIT = 10.0  # upper bound for a thread hand-off; never reached when things work

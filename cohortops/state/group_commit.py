@@ -15,7 +15,7 @@ from pathlib import Path
 from cohortops.state import auditlog, cohorts
 from cohortops.state.codec import encode_ids
 from cohortops.state.members import ADD, REMOVE, Deltas, DuckRunner, write_compacted
-from cohortops.state.records import LockInfo
+from cohortops.state.snapshot import LockInfo
 from cohortops.state.snapstore import SnapInfo, SnapshotStore, file_digest
 from cohortops.state.sqlcore import Db, Tx
 from cohortops.state.writer import PendingBatch

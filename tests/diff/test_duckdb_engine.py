@@ -10,11 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from cohortops.config.model import FileSource
+from cohortops.diff.duckdb_engine import DuckDBDiffEngine, JoinKey, packable, packed, unpacked
+from cohortops.diff.engine import make_engine
+from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import PlanError, SourceError
-from cohortops.plan.diff import make_engine
-from cohortops.plan.diff_duckdb import DuckDBDiffEngine, JoinKey, packable, packed, unpacked
-from cohortops.plan.memberdiff import MemberDiff, SourceIssue
-from cohortops.state.records import RecordedMembers
+from cohortops.sources.issues import SourceIssue
+from cohortops.state.snapshot import RecordedMembers
 
 NOTHING = RecordedMembers("c", None, [], [], 0)
 BAD_EVERY = 9_973  # a prime, so bad rows land at irregular offsets inside DuckDB's chunks
@@ -215,7 +216,7 @@ def test_packed_keys_round_trip_every_length_and_byte(tmp_path: Path) -> None:
 def test_only_short_ids_skip_the_string_pass(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cohortops.plan.diff_duckdb as module
+    import cohortops.diff.duckdb_engine as module
 
     def refuse(*_: object, **__: object) -> str:
         raise AssertionError("the string join ran")
@@ -232,7 +233,7 @@ def test_only_short_ids_skip_the_string_pass(
 def test_mostly_long_ids_join_as_strings_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cohortops.plan.diff_duckdb as module
+    import cohortops.diff.duckdb_engine as module
 
     def refuse(*_: object, **__: object) -> str:
         raise AssertionError("the packed join ran")

@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cohortops.app import App
 from cohortops.apply.progress import Progress
 from cohortops.config.model import StateConfig
 from cohortops.errors import CohortopsError
+from cohortops.operations.apply_run import apply_command
+from cohortops.operations.context import App
+from cohortops.operations.reports import history_lines, verify
 from cohortops.plan import render
-from cohortops.reports import history_lines, verify
-from cohortops.run_apply import apply_command
 from cohortops.sandbox import (
     DEFAULT_API_KEY,
     DEFAULT_CLIENT_SECRET,

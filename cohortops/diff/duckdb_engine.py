@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cohortops.config.model import FileSource, Source
+from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import PlanError, SourceError, StateError
-from cohortops.plan.memberdiff import MemberDiff, SourceIssue
 from cohortops.sources.duckdb_scan import (
     REASON_BASE,
     REASONS,
@@ -42,8 +42,9 @@ from cohortops.sources.duckdb_scan import (
     table_scan,
 )
 from cohortops.sources.hygiene import BLANK, MAX_ISSUES, MESSAGES, issue_where, one_line
+from cohortops.sources.issues import SourceIssue
 from cohortops.sources.sql import BATCH_SCHEMA, sql_batches
-from cohortops.state.records import RecordedMembers
+from cohortops.state.snapshot import RecordedMembers
 
 _SERIAL_CSV_HINT = "quoted new lines"  # DuckDB's parallel CSV reader refuses these with padding
 

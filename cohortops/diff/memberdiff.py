@@ -10,13 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class SourceIssue:
-    """A row the source hygiene dropped: where it was and why (never sent to Braze)."""
-
-    where: str  # "configs/data/churn.csv:17" or "sql row 17"
-    message: str  # "empty identifier", "identifier longer than 255 characters", ...
+from cohortops.sources.issues import SourceIssue
 
 
 @dataclass(frozen=True)

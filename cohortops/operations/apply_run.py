@@ -11,7 +11,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from cohortops.app import App, check_fresh
 from cohortops.apply.actor import Actor
 from cohortops.apply.applier import (
     Applier,
@@ -25,6 +24,7 @@ from cohortops.apply.remote import Remote, make_client
 from cohortops.braze import BrazeClient
 from cohortops.config.model import CohortImportDelivery, Config
 from cohortops.errors import ApplyError, CohortopsError
+from cohortops.operations.context import App, check_fresh
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.planfile import plan_digest, read_plan
 from cohortops.state import Store

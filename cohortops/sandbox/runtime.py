@@ -21,10 +21,10 @@ from cohortops.sandbox.backend import Backend
 from cohortops.sandbox.config import SandboxConfig, SandboxError
 from cohortops.sandbox.counters import Counters
 from cohortops.sandbox.faults import FaultInjector, adjustable, adjusted
-from cohortops.sandbox.full import FullBackend
+from cohortops.sandbox.profile_backend import FullBackend
 from cohortops.sandbox.ratelimit import FixedWindowLimiter
 from cohortops.sandbox.seeds import parse_seed, read_users_file
-from cohortops.sandbox.sink import SinkBackend
+from cohortops.sandbox.sink_backend import SinkBackend
 
 STATE_VERSION = 1
 Clock = Callable[[], float]

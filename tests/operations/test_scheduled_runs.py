@@ -16,8 +16,8 @@ from test_notify import SmtpServer, WebhookReceiver, closed_port, smtp_server, w
 
 from cohortops.apply.progress import Progress
 from cohortops.errors import CohortopsError, LockBusyError
-from cohortops.run_scheduled import run_due
-from cohortops.state.types import RunRecord
+from cohortops.operations.scheduled_runs import run_due
+from cohortops.state.logs import RunRecord
 
 MakeProject = Any
 UTC = dt.UTC

@@ -6,12 +6,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cohortops.app import App
 from cohortops.apply.progress import Progress
 from cohortops.config.model import StateConfig
-from cohortops.drift import check_cohort, drift_lines
+from cohortops.operations.apply_run import apply_command
+from cohortops.operations.context import App
+from cohortops.operations.drift_check import check_cohort, drift_lines
 from cohortops.plan import render
-from cohortops.run_apply import apply_command
 from cohortops.sandbox import (
     DEFAULT_API_KEY,
     DEFAULT_CLIENT_SECRET,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cohortops.config.model import Schedule
-from cohortops.schedule import describe, due_at, latest_at, next_at, occurrence
+from cohortops.config.schedule import describe, due_at, latest_at, next_at, occurrence
 
 UTC = dt.UTC
 PARIS = "Europe/Paris"

@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from cohortops.config import load_config
-from cohortops.overflow import overflow_facts
+from cohortops.operations.overflow import overflow_facts
 from cohortops.plan.inputs import diff_inputs
-from cohortops.state.records import StateSnapshot
+from cohortops.state.snapshot import StateSnapshot
 
 
 def write_config(root: Path, cohorts: int, limit: int) -> None:

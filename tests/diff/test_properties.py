@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cohortops.config.model import FileSource
-from cohortops.plan.diff import DiffEngine, make_engine
-from cohortops.plan.memberdiff import MemberDiff
-from cohortops.state.records import RecordedMembers
+from cohortops.diff.engine import DiffEngine, make_engine
+from cohortops.diff.memberdiff import MemberDiff
+from cohortops.state.snapshot import RecordedMembers
 
 POOL = [f"user_{i:04d}" for i in range(40)] + ["00123", "123", "Ünïcødé", "ユーザー", "a b"]
 SPACES = [" ", "\t", "\u3000", "\xa0", "\ufeff", "\u2028", "\r\n", "\n"]

@@ -16,19 +16,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cohortops.app import App
 from cohortops.apply.actor import Actor, detect_actor
 from cohortops.apply.applier import ApplyResult, CohortOutcome
 from cohortops.apply.progress import Progress
 from cohortops.config.model import Cohort, Config
+from cohortops.config.schedule import describe, due_at, next_at
 from cohortops.errors import CohortopsError, Interrupted
 from cohortops.notify import RunReport, RunResult, deliver
+from cohortops.operations.apply_run import apply_plan
+from cohortops.operations.context import App
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.summary import summarize
-from cohortops.run_apply import apply_plan
-from cohortops.schedule import describe, due_at, next_at
 from cohortops.state import Store
-from cohortops.state.types import RunRecord
+from cohortops.state.logs import RunRecord
 
 Clock = Callable[[], dt.datetime]
 TIME = "%Y-%m-%d %H:%M UTC"

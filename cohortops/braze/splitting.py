@@ -13,7 +13,8 @@ from typing import Generic
 
 import orjson
 
-from cohortops.braze.batches import (
+from cohortops.braze.payloads import track_object
+from cohortops.braze.requests import (
     MAX_STRING_LENGTH,
     Action,
     AttributeBatch,
@@ -21,7 +22,6 @@ from cohortops.braze.batches import (
     CohortImportBatch,
     IdentifierKind,
 )
-from cohortops.braze.payloads import track_object
 
 DEFAULT_MAX_OBJECTS = 75
 MAX_COHORT_IDS = 1000

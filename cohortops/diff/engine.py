@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from cohortops.config.model import Source
+from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import PlanError
-from cohortops.plan.memberdiff import MemberDiff
-from cohortops.state.records import RecordedMembers
+from cohortops.state.snapshot import RecordedMembers
 
 EngineName = Literal["duckdb", "python"]
 ENGINES: tuple[EngineName, ...] = ("duckdb", "python")
@@ -40,11 +40,11 @@ def make_engine(
 ) -> DiffEngine:
     """An engine by name. ``memory_limit``, ``temp_dir`` and ``threads`` apply to DuckDB only."""
     if name == "duckdb":
-        from cohortops.plan.diff_duckdb import DuckDBDiffEngine
+        from cohortops.diff.duckdb_engine import DuckDBDiffEngine
 
         return DuckDBDiffEngine(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
     if name == "python":
-        from cohortops.plan.diff_python import PythonDiffEngine
+        from cohortops.diff.python_engine import PythonDiffEngine
 
         return PythonDiffEngine()
     raise PlanError(f"Unknown diff engine {name!r}.", hint=f"Use one of: {', '.join(ENGINES)}.")

@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cohortops.config.model import Source
+from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import StateError
-from cohortops.plan.memberdiff import MemberDiff
 from cohortops.sources.desired import read_source_arrow
-from cohortops.state.records import RecordedMembers
+from cohortops.state.snapshot import RecordedMembers
 
 
 def _strings(values: Any) -> Iterable[str]:

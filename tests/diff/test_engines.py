@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from cohortops.config.model import FileSource, Secret, SqlSource
+from cohortops.diff.engine import DiffEngine, make_engine
 from cohortops.errors import SourceError, StateError
-from cohortops.plan.diff import DiffEngine, make_engine
 from cohortops.sources.hygiene import MAX_ISSUES
-from cohortops.state.records import RecordedMembers
+from cohortops.state.snapshot import RecordedMembers
 
 
 @pytest.fixture(params=["duckdb", "python"])

@@ -14,7 +14,7 @@ from typing import Any
 from cohortops.apply.actor import Actor
 from cohortops.errors import AuditError, CohortopsError, StateError
 from cohortops.state import Store
-from cohortops.state.types import AuditEntry
+from cohortops.state.logs import AuditEntry
 
 TIME = "%Y-%m-%d %H:%M:%S"
 

@@ -13,15 +13,15 @@ from pathlib import Path
 import pyarrow as pa
 
 from cohortops.config import Config
+from cohortops.diff.engine import make_engine
+from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import SourceError
-from cohortops.overflow import overflow_facts
-from cohortops.plan.diff import make_engine
+from cohortops.operations.overflow import overflow_facts
 from cohortops.plan.inputs import diff_inputs
-from cohortops.plan.memberdiff import MemberDiff
 from cohortops.plan.model import Plan, PlanWarning
 from cohortops.plan.planner import make_plan
 from cohortops.state import Store
-from cohortops.state.records import RecordedMembers, StateSnapshot
+from cohortops.state.snapshot import RecordedMembers, StateSnapshot
 
 EMPTY = pa.array([], type=pa.string())
 

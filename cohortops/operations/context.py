@@ -17,7 +17,7 @@ from cohortops.config import Config, load_config
 from cohortops.config.model import Secret, StateConfig
 from cohortops.errors import CohortopsError, StalePlanError
 from cohortops.state import Store, open_store
-from cohortops.state.records import StateSnapshot
+from cohortops.state.snapshot import StateSnapshot
 
 if TYPE_CHECKING:
     from cohortops.plan.model import Plan
@@ -77,7 +77,7 @@ class App:
     def plan(self, store: Store, targets: tuple[str, ...] = ()) -> Plan:
         """Diff every targeted cohort's source against the recorded state (read-only)."""
         # duckdb, pyarrow: only plans need them
-        from cohortops.planning import make_full_plan, with_unfinished_warning
+        from cohortops.operations.make_plan import make_full_plan, with_unfinished_warning
 
         state = store.snapshot()
         selected = self.check_targets(targets, state)
@@ -97,7 +97,7 @@ def check_fresh(plan: Plan, state: StateSnapshot, config: Config) -> None:
             f"Saved plan is stale: the state moved from serial {plan.serial} to {state.serial} "
             "since it was made. Run `cohortops plan` again and review the new plan."
         )
-    from cohortops.plan.wiring import wiring_digest
+    from cohortops.plan.endpoint_digest import wiring_digest
 
     if plan.wiring and plan.wiring != wiring_digest(config, plan.cohorts):
         raise StalePlanError(

@@ -1,4 +1,4 @@
-"""Plain data the store returns besides what :mod:`cohortops.state.records` defines.
+"""Plain data the store returns besides what :mod:`cohortops.state.snapshot` defines.
 
 Audit entries, run history rows, apply journal rows and tuning options: frozen values that the
 audit, history and CLI layers consume without knowing which backend produced them.
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cohortops.state.records import MemberOp
+from cohortops.state.snapshot import MemberOp
 
 RunTrigger = Literal["manual", "ci", "schedule"]
 
