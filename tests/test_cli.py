@@ -107,7 +107,7 @@ def test_unexpected_error_suggests_debug(tmp_path: Path, debug: bool) -> None:
     code = (
         "import sys; from cohortops import cli\n"
         "def boom(*a, **k): raise RuntimeError('kaput')\n"
-        "cli.validate.callback = boom\n"
+        "cli.cli.commands['validate'].callback = boom\n"
         f"cli.main({['--debug'] if debug else []!r} + ['validate'])\n"
     )
     result = subprocess.run(
@@ -155,3 +155,9 @@ def test_apply_names_a_missing_secret_before_sending_anything(tmp_path: Path) ->
     )
     listed = run("state", "list", cwd=tmp_path, env=env)
     assert "No cohorts recorded yet" in listed.stdout
+
+
+def test_debug_is_accepted_after_the_subcommand() -> None:
+    result = run("validate", "--debug")
+    assert result.returncode == 0, result.stderr
+    assert "Configuration valid" in result.stdout

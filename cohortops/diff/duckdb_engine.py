@@ -22,20 +22,32 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from cohortops.config.model import FileSource, Source
+from cohortops.diff.duckdb_join_sql import (
+    ADD,
+    KEEP,
+    LONG_DESIRED,
+    LONG_RECORDED,
+    LONG_SHARE,
+    REMOVE,
+    JoinKey,
+    as_strings,
+    packed_sql,
+    sample_sql,
+    string_sql,
+)
 from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import PlanError, SourceError, StateError
 from cohortops.sources.duckdb_scan import (
     REASON_BASE,
     REASONS,
     DuckScan,
-    desired_sql,
     file_scan,
     issues_sql,
     lit,
@@ -47,100 +59,6 @@ from cohortops.sources.sql import BATCH_SCHEMA, sql_batches
 from cohortops.state.snapshot import RecordedMembers
 
 _SERIAL_CSV_HINT = "quoted new lines"  # DuckDB's parallel CSV reader refuses these with padding
-
-JoinKey = Literal["auto", "packed", "string"]
-# Kinds of result rows; a rejected row's kind is its reason code (>= REASON_BASE).
-KEEP, ADD, REMOVE, LONG_DESIRED, LONG_RECORDED = 0, 1, 2, 3, 4
-_FLAG = 2**127  # desired keys from here up match nothing: rejected and long rows
-_SAMPLE = 2048  # values per side that choose the join key
-_LONG_SHARE = 0.01  # more long values than this in the sample: one string join instead
-
-
-def _as_strings(values: Any) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if not isinstance(values, pa.Array):
-        values = pa.array(list(values), pa.string())
-    if not pa.types.is_string(values.type):
-        values = pc.cast(values, pa.string())
-    return values
-
-
-def packable(value: str) -> str:
-    """SQL: ``value`` maps one-to-one onto :func:`packed` (1-15 bytes, no leading NUL)."""
-    return f"(strlen({value}) BETWEEN 1 AND 15 AND {value} >= chr(1))"
-
-
-def packed(value: str) -> str:
-    """SQL: the bytes of a packable ``value`` as one big-endian integer (< 2**120)."""
-    return f"encode({value})::BIT::UHUGEINT"
-
-
-def unpacked(key: str) -> str:
-    """SQL: the inverse of :func:`packed`; the leading zero bytes are the unused width."""
-    return f"ltrim(decode({key}::BIT::BLOB), chr(0))"
-
-
-def _ordered(grouped: str) -> str:
-    return f"SELECT kind, id, n FROM ({grouped}) ORDER BY kind, id"
-
-
-def _packed_sql(scan: DuckScan, recorded_sql: str) -> str:
-    # Only keys cross the join. Rejected and long desired rows carry their kind in a key that
-    # matches nothing; recorded long ids have a NULL key; the few added and removed keys are
-    # unpacked after grouping. Every term is typed: UHUGEINT + INTEGER would be a DOUBLE.
-    flag = f"'{_FLAG}'::UHUGEINT"
-    return _ordered(f"""
-WITH d AS (
-  SELECT CASE WHEN code IS NOT NULL THEN {flag} + code::UHUGEINT
-              WHEN {packable("id")} THEN {packed("id")}
-              ELSE {flag} + {LONG_DESIRED}::UHUGEINT END AS k
-  FROM ({desired_sql(scan)})
-),
-r AS (SELECT CASE WHEN {packable("id")} THEN {packed("id")} END AS k FROM ({recorded_sql}))
-SELECT kind, CASE WHEN k IS NOT NULL THEN {unpacked("k")} END AS id, n FROM (
-  SELECT kind, k, count(*)::BIGINT AS n FROM (
-    SELECT
-      CASE WHEN d.k >= {flag} THEN (d.k - {flag})::INTEGER
-           WHEN d.k IS NULL THEN CASE WHEN r.k IS NULL THEN {LONG_RECORDED} ELSE {REMOVE} END
-           WHEN r.k IS NULL THEN {ADD} ELSE {KEEP} END AS kind,
-      CASE WHEN d.k IS NULL OR (r.k IS NULL AND d.k < {flag}) THEN coalesce(d.k, r.k) END AS k
-    FROM d FULL OUTER JOIN r ON d.k = r.k
-  )
-  GROUP BY kind, k
-)""")
-
-
-def _string_sql(scan: DuckScan, recorded_sql: str, *, long_only: bool) -> str:
-    # Desired rows are joined as they come, duplicates included: deduplicating them first would
-    # cost a second hash table. Duplicates only multiply `keep`/`add` rows, which the final
-    # (small-result) aggregation folds back; `n` counts them. `long_only`: the second pass over
-    # the good ids the packed pass left out, and nothing else.
-    wanted = f"WHERE code IS NULL AND NOT {packable('id')}" if long_only else ""
-    recorded = f"WHERE NOT {packable('id')}" if long_only else ""
-    return _ordered(f"""
-WITH c AS (SELECT code, id FROM ({desired_sql(scan)}) {wanted}),
-rec AS (SELECT id FROM ({recorded_sql}) {recorded})
-SELECT kind, id, count(*)::BIGINT AS n
-FROM (
-  SELECT
-    CASE WHEN c.code IS NOT NULL THEN c.code
-         WHEN c.id IS NULL THEN {REMOVE} WHEN rec.id IS NULL THEN {ADD} ELSE {KEEP} END AS kind,
-    CASE WHEN c.code IS NULL AND (c.id IS NULL OR rec.id IS NULL)
-         THEN coalesce(c.id, rec.id) END AS id
-  FROM c FULL OUTER JOIN rec ON c.id = rec.id
-)
-GROUP BY kind, id""")
-
-
-def _sample_sql(scan: DuckScan, recorded_sql: str) -> str:
-    # Raw values, padding and all: this only picks the faster plan, both plans are exact.
-    sides = (
-        f"SELECT raw AS v FROM ({scan.rows_sql}) WHERE raw IS NOT NULL LIMIT {_SAMPLE}",
-        f"SELECT id AS v FROM ({recorded_sql}) LIMIT {_SAMPLE}",
-    )
-    values = " UNION ALL ".join(f"SELECT * FROM ({side})" for side in sides)
-    return f"SELECT count(*) FILTER (WHERE strlen(v) > 15) AS long, count(*) AS n FROM ({values})"
 
 
 class DuckDBDiffEngine:
@@ -242,18 +160,18 @@ class DuckDBDiffEngine:
         if join == "auto" and recorded.snapshot is None and len(recorded.delta_added) == 0:
             join = "string"  # nothing recorded: every id is added, packing would be wasted
         if join == "auto":
-            sample, scan = run(scan, functools.partial(_sample_sql, recorded_sql=recorded_sql))
+            sample, scan = run(scan, functools.partial(sample_sql, recorded_sql=recorded_sql))
             long, sampled = sample.column("long")[0].as_py(), sample.column("n")[0].as_py()
-            join = "string" if long > _LONG_SHARE * sampled else "packed"
+            join = "string" if long > LONG_SHARE * sampled else "packed"
         if join == "string":
-            full = functools.partial(_string_sql, recorded_sql=recorded_sql, long_only=False)
+            full = functools.partial(string_sql, recorded_sql=recorded_sql, long_only=False)
             table, scan = run(scan, full)
             return [table], scan
-        table, scan = run(scan, functools.partial(_packed_sql, recorded_sql=recorded_sql))
+        table, scan = run(scan, functools.partial(packed_sql, recorded_sql=recorded_sql))
         first = self._rows([table])
         if not (first.get(LONG_DESIRED) or first.get(LONG_RECORDED)):
             return [table], scan
-        rest = functools.partial(_string_sql, recorded_sql=recorded_sql, long_only=True)
+        rest = functools.partial(string_sql, recorded_sql=recorded_sql, long_only=True)
         second, scan = run(scan, rest)
         return [table, second], scan
 
@@ -323,7 +241,7 @@ class DuckDBDiffEngine:
 
     def _ids(self, tables: list[pa.Table], kind: int) -> pa.Array:
         parts = [
-            _as_strings(t.filter(pc.equal(t.column("kind"), kind)).column("id")) for t in tables
+            as_strings(t.filter(pc.equal(t.column("kind"), kind)).column("id")) for t in tables
         ]
         parts = [part for part in parts if len(part)]
         if len(parts) <= 1:
@@ -336,7 +254,7 @@ class DuckDBDiffEngine:
             merged = self.con.sql(f"SELECT id FROM {name} ORDER BY id").to_arrow_table()
         finally:
             self.con.unregister(name)
-        return _as_strings(merged.column("id"))
+        return as_strings(merged.column("id"))
 
     @contextmanager
     def _recorded(self, recorded: RecordedMembers) -> Iterator[str]:
@@ -352,8 +270,8 @@ class DuckDBDiffEngine:
             if recorded.snapshot is not None
             else "SELECT NULL::VARCHAR AS id WHERE false"
         )
-        added = _as_strings(recorded.delta_added)
-        removed = _as_strings(recorded.delta_removed)
+        added = as_strings(recorded.delta_added)
+        removed = as_strings(recorded.delta_removed)
         if len(added) == 0 and len(removed) == 0:
             yield snapshot
             return

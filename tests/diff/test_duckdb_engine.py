@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from cohortops.config.model import FileSource
-from cohortops.diff.duckdb_engine import DuckDBDiffEngine, JoinKey, packable, packed, unpacked
+from cohortops.diff.duckdb_engine import DuckDBDiffEngine
+from cohortops.diff.duckdb_join_sql import JoinKey, packable, packed, unpacked
 from cohortops.diff.engine import make_engine
 from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import PlanError, SourceError
@@ -221,7 +222,7 @@ def test_only_short_ids_skip_the_string_pass(
     def refuse(*_: object, **__: object) -> str:
         raise AssertionError("the string join ran")
 
-    monkeypatch.setattr(module, "_string_sql", refuse)
+    monkeypatch.setattr(module, "string_sql", refuse)
     path = tmp_path / "d.csv"
     path.write_text("id\n" + "".join(f"{v}\n" for v in SHORT), encoding="utf-8")
     with DuckDBDiffEngine() as engine:
@@ -238,7 +239,7 @@ def test_mostly_long_ids_join_as_strings_at_once(
     def refuse(*_: object, **__: object) -> str:
         raise AssertionError("the packed join ran")
 
-    monkeypatch.setattr(module, "_packed_sql", refuse)
+    monkeypatch.setattr(module, "packed_sql", refuse)
     uuids = [f"{i:08x}-58cc-4372-a567-0e02b2c3d479" for i in range(50)]
     path = tmp_path / "d.csv"
     path.write_text("id\n" + "".join(f"{v}\n" for v in uuids[10:]), encoding="utf-8")

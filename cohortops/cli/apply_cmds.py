@@ -1,0 +1,91 @@
+"""apply and run: carry out a plan against Braze, now or on the cohorts' schedules."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from cohortops.cli.root import (
+    cli,
+    cohort_option,
+    config_option,
+    engine_option,
+    override_options,
+    overrides_given,
+    pass_app,
+    render,
+)
+from cohortops.errors import CohortopsError
+from cohortops.operations.context import App
+
+
+def confirm_with(auto_approve: bool) -> Callable[[str], bool]:
+    def confirm(text: str) -> bool:
+        click.echo(text, nl=False)
+        if auto_approve:
+            return True
+        if not sys.stdin.isatty():
+            raise CohortopsError(
+                "Refusing to apply without approval: no terminal to ask on. Pass "
+                "--auto-approve, or save a plan with `plan --out` and apply that file."
+            )
+        answer = click.prompt(
+            "\nDo you want to apply these changes? Only 'yes' will be accepted", default=""
+        )
+        return bool(answer.strip() == "yes")
+
+    return confirm
+
+
+@cli.command()
+@config_option
+@cohort_option
+@click.argument("planfile", type=click.Path(path_type=Path), required=False)
+@click.option("--auto-approve", is_flag=True, help="Skip the interactive 'yes'.")
+@override_options
+@engine_option
+@pass_app
+def apply(
+    app: App,
+    cohorts: tuple[str, ...],
+    planfile: Path | None,
+    auto_approve: bool,
+    **flags: bool,
+) -> None:
+    """Carry out a plan against Braze: the saved PLANFILE, or a fresh one after you approve it."""
+    from cohortops.operations.apply_run import apply_command
+
+    confirm = confirm_with(auto_approve)
+    for line in apply_command(app, planfile, cohorts, overrides_given(flags), confirm, render):
+        click.echo(line)
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--now",
+    "now_cohorts",
+    multiple=True,
+    metavar="COHORT",
+    help="Run this cohort now, whatever its schedule (repeatable).",
+)
+@override_options
+@pass_app
+def run(app: App, now_cohorts: tuple[str, ...], **flags: bool) -> None:
+    """Apply the cohorts whose schedule is due (for cron or a CI schedule), or --now COHORT."""
+    import datetime as dt
+
+    from cohortops.operations.scheduled_runs import run_due
+
+    code = run_due(
+        app,
+        now=dt.datetime.now(dt.UTC),
+        targets=now_cohorts,
+        manual=bool(now_cohorts),
+        echo=click.echo,
+        overrides=overrides_given(flags),
+    )
+    sys.exit(code)

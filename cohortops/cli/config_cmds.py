@@ -1,0 +1,43 @@
+"""validate, schema, init: the configuration files themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cohortops.cli.root import cli, config_option, pass_app
+from cohortops.operations.context import App
+
+
+@cli.command()
+@config_option
+@pass_app
+def validate(app: App) -> None:
+    """Check the configuration files (schema and rules); report every problem at once."""
+    config = app.config
+    click.echo(
+        f"Configuration valid: {len(config.files)} file(s), {len(config.destinations)} "
+        f"destination(s), {len(config.connections)} connection(s), "
+        f"{len(config.cohorts)} cohort(s)."
+    )
+
+
+@cli.command()
+def schema() -> None:
+    """Print the configuration JSON Schema (for editors and CI)."""
+    from cohortops.config.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("configs"))
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def init(directory: Path, force: bool) -> None:
+    """Write a commented starter configuration that validates."""
+    from cohortops.starter import write_starter
+
+    for written in write_starter(directory, force=force):
+        click.echo(f"created {written}")
+    click.echo(f"Next: export BRAZE_API_KEY, then `cohortops plan -c {directory}`.")

@@ -1,0 +1,73 @@
+"""plan and show: who enters and leaves each cohort, fresh or from a saved plan file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cohortops.cli.root import (
+    FORMAT,
+    cli,
+    cohort_option,
+    config_option,
+    engine_option,
+    invocation,
+    pass_app,
+    render,
+)
+from cohortops.operations.context import App
+
+
+@cli.command()
+@config_option
+@cohort_option
+@click.option("--format", "fmt", type=FORMAT, default="text", help="Output format.")
+@click.option("--out", type=click.Path(path_type=Path), help="Save the plan to this file.")
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none."
+)
+@engine_option
+@pass_app
+def plan(
+    app: App,
+    cohorts: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+) -> None:
+    """Show who enters and leaves each cohort: desired members vs recorded state."""
+    with app.store() as store:
+        the_plan = app.plan(store, cohorts)
+    if out is not None:
+        from cohortops.plan.planfile import write_plan
+
+        write_plan(the_plan, out)
+    click.echo(render(the_plan, fmt), nl=False)
+    if out is not None and fmt == "text":
+        click.echo(f"\nSaved the plan to {out}. Apply exactly it with `cohortops apply {out}`.")
+    if the_plan.has_errors:
+        sys.exit(1)
+    if detailed_exitcode and the_plan.has_changes:
+        sys.exit(2)
+
+
+@cli.command()
+@config_option
+@click.argument("planfile", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=FORMAT, default="text", help="Output format.")
+@click.pass_context
+def show(ctx: click.Context, planfile: Path, fmt: str) -> None:
+    """Render a saved plan file (with -c: say whether the configuration changed since)."""
+    from cohortops.plan.planfile import read_plan
+
+    saved = read_plan(planfile)
+    click.echo(render(saved, fmt), nl=False)
+    given = invocation(ctx)
+    if given.config_path is not None and given.app().config.digest != saved.config_digest:
+        click.echo(
+            f"Note: {given.config_path} changed since this plan was made; apply carries out the "
+            "plan as saved, and refuses it if its endpoints or keys changed.",
+            err=True,
+        )

@@ -1,0 +1,81 @@
+"""sandbox and demo: the local Braze-compatible server, and the whole loop against it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cohortops.cli.root import cli
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=4400, show_default=True, help="Port to listen on.")
+@click.option("--api-key", default="sandbox-key", show_default=True, help="REST API key.")
+@click.option(
+    "--users",
+    "users_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Users to seed.",
+)
+@click.option("--rate-limit", type=int, default=None, help="Requests per window (default: none).")
+@click.option("--window", type=float, default=3.0, show_default=True, help="Window seconds.")
+@click.option("--latency-ms", type=float, default=0.0, show_default=True, help="Added latency.")
+@click.option("--fault-rate", type=float, default=0.0, show_default=True, help="5xx rate, 0-1.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for fault draws.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Load and save the sandbox's data in this file.",
+)
+@click.option("--sink", is_flag=True, help="Record membership only (for load tests).")
+def sandbox(
+    host: str,
+    port: int,
+    api_key: str,
+    users_file: Path | None,
+    rate_limit: int | None,
+    window: float,
+    latency_ms: float,
+    fault_rate: float,
+    seed: int,
+    state_file: Path | None,
+    sink: bool,
+) -> None:
+    """Serve a Braze-compatible API locally until Ctrl-C."""
+    from cohortops.sandbox import ALL_PERMISSIONS, SandboxConfig, serve_forever
+
+    config = SandboxConfig(
+        api_keys={api_key: ALL_PERMISSIONS},
+        rate_limit=rate_limit,
+        rate_window_seconds=window,
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+        seed=seed,
+        users_file=users_file,
+        state_file=state_file,
+        sink=sink,
+    )
+
+    def ready(url: str) -> None:
+        click.echo(f"Braze sandbox listening on {url} (API key: {api_key}). Ctrl-C stops it.")
+
+    serve_forever(config, host, port, on_ready=ready)
+
+
+@cli.command()
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config directory or file (default: configs/).",
+)
+def demo(config_path: Path | None) -> None:
+    """Run validate, plan, apply and plan again against a local Braze sandbox."""
+    from cohortops.operations.demo import run_demo
+
+    run_demo(config_path or Path("configs"), click.echo)

@@ -1,0 +1,63 @@
+"""state list|show|forget|unlock: inspect and repair the recorded state."""
+
+from __future__ import annotations
+
+import click
+
+from cohortops.cli.root import cli, config_option, pass_app
+from cohortops.operations.context import App
+
+
+@cli.group()
+def state() -> None:
+    """Inspect and repair the recorded state."""
+
+
+@state.command("list")
+@config_option
+@pass_app
+def state_list(app: App) -> None:
+    """Cohorts in the state with their member counts."""
+    from cohortops.operations.reports import state_list_lines
+
+    with app.store() as store:
+        for line in state_list_lines(store):
+            click.echo(line)
+
+
+@state.command("show")
+@config_option
+@click.argument("cohort")
+@click.option("--limit", type=int, default=20, help="Members to list (0 = all).")
+@pass_app
+def state_show(app: App, cohort: str, limit: int) -> None:
+    """One cohort's record: serial, last apply, members."""
+    from cohortops.operations.reports import state_show_lines
+
+    with app.store() as store:
+        for line in state_show_lines(store, cohort, limit):
+            click.echo(line)
+
+
+@state.command("forget")
+@config_option
+@click.argument("cohort")
+@pass_app
+def state_forget(app: App, cohort: str) -> None:
+    """Drop COHORT from the state without touching Braze."""
+    from cohortops.operations.reports import forget
+
+    with app.store() as store:
+        click.echo(forget(store, cohort, app.actor()))
+
+
+@state.command("unlock")
+@config_option
+@click.argument("lock_id")
+@pass_app
+def state_unlock(app: App, lock_id: str) -> None:
+    """Remove the state lock LOCK_ID left by a holder that is gone."""
+    from cohortops.operations.reports import unlock
+
+    with app.store() as store:
+        click.echo(unlock(store, lock_id, app.actor()))
