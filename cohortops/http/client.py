@@ -9,6 +9,7 @@ the environment names for the URL (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``,
 from __future__ import annotations
 
 import socket
+import ssl
 import urllib.request
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -90,3 +91,21 @@ Response = httpx.Response
 URL = httpx.URL
 HTTPError = httpx.HTTPError
 MockTransport = httpx.MockTransport
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for a failed exchange, without the URL some messages carry."""
+    if isinstance(exc, httpx.TimeoutException | TimeoutError | socket.timeout):
+        return "timed out"
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, httpx.HTTPError) and cause is not None:
+        return describe(cause)
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "the host name does not resolve"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failure ({exc.reason or type(exc).__name__})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return type(exc).__name__
