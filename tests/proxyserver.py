@@ -7,6 +7,7 @@ import contextlib
 import select
 import socket
 import threading
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 
@@ -40,6 +41,26 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
             (b if source is a else a).sendall(data)
 
 
+def serve_connections(sock: socket.socket, handle: Callable[[socket.socket, int], None]) -> None:
+    """Accept on ``sock`` until it closes; each connection (numbered from 1) in its own thread."""
+
+    def run(conn: socket.socket, n: int) -> None:
+        with conn, contextlib.suppress(OSError):
+            handle(conn, n)
+
+    def loop() -> None:
+        n = 0
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            n += 1
+            threading.Thread(target=run, args=(conn, n), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
 class Proxy:
     """``requests`` lists the forwarded request lines, ``tunnels`` the CONNECT targets."""
 
@@ -48,28 +69,19 @@ class Proxy:
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.requests: list[str] = []
         self.tunnels: list[str] = []
-        threading.Thread(target=self._serve, daemon=True).start()
+        serve_connections(self.sock, self._handle)
 
-    def _serve(self) -> None:
+    def _handle(self, conn: socket.socket, n: int) -> None:
+        rest = b""
         while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
+            head, rest = _read_head(conn, rest)
+            if not head:
                 return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):
-            rest = b""
-            while True:
-                head, rest = _read_head(conn, rest)
-                if not head:
-                    return
-                method, target, version = head.split(b"\r\n")[0].decode().split(" ")
-                if method == "CONNECT":
-                    self._tunnel(conn, target)
-                    return
-                rest = self._forward(conn, head, rest, method, target, version)
+            method, target, version = head.split(b"\r\n")[0].decode().split(" ")
+            if method == "CONNECT":
+                self._tunnel(conn, target)
+                return
+            rest = self._forward(conn, head, rest, method, target, version)
 
     def _tunnel(self, conn: socket.socket, target: str) -> None:
         host, _, port = target.rpartition(":")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from proxyserver import Proxy
+from proxyserver import Proxy, serve_connections
 
 from cohortops.http.client import post as send
 from cohortops.http.client import proxy_transport, timeouts, transport_for
@@ -36,23 +36,11 @@ class RawServer:
         self.port = self.sock.getsockname()[1]
         self.connections = 0
         self.requests: list[bytes] = []
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(
-                target=self._handle, args=(conn, self.connections), daemon=True
-            ).start()
+        serve_connections(self.sock, self._handle)
 
     def _handle(self, conn: socket.socket, n: int) -> None:
-        with conn, contextlib.suppress(OSError):
-            self.behaviour(conn, n)
+        self.connections = max(self.connections, n)
+        self.behaviour(conn, n)
 
     def read_request(self, conn: socket.socket) -> bytes:
         data = b""

@@ -13,15 +13,20 @@ from cohortops.state import Store
 from .helpers import locked
 
 
-@pytest.mark.parametrize(("moved_on", "reads"), [(False, 1), (True, 3)])
-def test_a_retired_snapshot_is_read_again_only_when_the_cohort_moved_on(
-    store: Store, monkeypatch: pytest.MonkeyPatch, moved_on: bool, reads: int
-) -> None:
+def compacted(store: Store) -> None:
+    """Cohort c with members a and b, in a snapshot file."""
     with locked(store):
         store.upsert_cohort("c", {})
         store.record_batch("c", "add", ["a", "b"])
         store.flush()
         store.compact("c")
+
+
+@pytest.mark.parametrize(("moved_on", "reads"), [(False, 1), (True, 3)])
+def test_a_retired_snapshot_is_read_again_only_when_the_cohort_moved_on(
+    store: Store, monkeypatch: pytest.MonkeyPatch, moved_on: bool, reads: int
+) -> None:
+    compacted(store)
     calls: list[int] = []
 
     def retired(*args: Any) -> Path:
@@ -38,11 +43,7 @@ def test_a_retired_snapshot_is_read_again_only_when_the_cohort_moved_on(
 def test_the_fresh_read_after_a_compaction_succeeds(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with locked(store):
-        store.upsert_cohort("c", {})
-        store.record_batch("c", "add", ["a", "b"])
-        store.flush()
-        store.compact("c")
+    compacted(store)
     real = store._local  # type: ignore[attr-defined]
     calls: list[int] = []
 
