@@ -1,6 +1,6 @@
 """Braze REST client: batching, rate limiting, retries, concurrent execution.
 
-The only package of cohortops that talks HTTP (and imports httpx).
+Sends through the shared outbound-HTTP layer (``cohortops.http``) with Braze's retry settings.
 """
 
 from cohortops.braze.client import BrazeClient

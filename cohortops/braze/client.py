@@ -1,7 +1,7 @@
 """The Braze REST client: one destination, rate limited, retrying, thread-safe.
 
 Every method may be called from many threads at once; they share the client's rate limiters
-and its pool of transports (one per in-flight request, see ``pool.py``). Secrets (the REST API key, and the
+and its pool of transports (one per in-flight request, see ``cohortops.http.pool``). Secrets (the REST API key, and the
 partner key and client secret passed per call) are never logged, quoted in errors or shown in
 ``repr``; text Braze sends back is redacted before it is quoted.
 """
@@ -15,11 +15,8 @@ from datetime import datetime
 from types import TracebackType
 from urllib.parse import quote, urlsplit
 
-import httpx
-
 from cohortops.braze.errors import BrazeRequestError, RequestContext
 from cohortops.braze.payloads import cohort_body, cohort_users_body, export_body, track_body
-from cohortops.braze.pool import TransportPool, proxy_transport
 from cohortops.braze.ratelimit import RateLimiter
 from cohortops.braze.requests import (
     AttributeBatch,
@@ -29,10 +26,11 @@ from cohortops.braze.requests import (
     ExportResult,
 )
 from cohortops.braze.responses import json_body, track_result
-from cohortops.braze.retry import RetryPolicy
-from cohortops.braze.sender import Sender
+from cohortops.braze.sender import Sender, braze_policy
 from cohortops.braze.splitting import MAX_COHORT_IDS
 from cohortops.errors import BrazeError
+from cohortops.http.client import URL, Transport, proxy_transport
+from cohortops.http.pool import TransportPool
 
 EXPORT_MAX_IDS = 50
 DEFAULT_EXPORT_FIELDS = ("external_id", "user_aliases", "braze_id")
@@ -81,7 +79,7 @@ class BrazeClient:
         timeout: float = 30,
         max_attempts: int = 8,
         max_retry_seconds: float = 120,
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         random: random_module.Random | None = None,
@@ -112,7 +110,7 @@ class BrazeClient:
         pool = TransportPool(
             timeout=timeout, shared=transport or proxy_transport(self.rest_endpoint)
         )
-        policy = RetryPolicy(
+        policy = braze_policy(
             max_attempts=max_attempts,
             max_retry_seconds=max_retry_seconds,
             backoff_base=backoff_base,
@@ -129,8 +127,8 @@ class BrazeClient:
             rng=rng,
             secrets=frozenset({api_key}),
         )
-        self._track_url = httpx.URL(f"{self.rest_endpoint}/users/track")
-        self._export_url = httpx.URL(f"{self.rest_endpoint}/users/export/ids")
+        self._track_url = URL(f"{self.rest_endpoint}/users/track")
+        self._export_url = URL(f"{self.rest_endpoint}/users/export/ids")
         self._track_ctx = self._rest_context("POST /users/track", "users.track")
 
     def __repr__(self) -> str:

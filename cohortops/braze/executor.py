@@ -4,7 +4,7 @@ Threads:
 - one feeder pulls batches lazily from the caller's iterable into a bounded queue (so a
   10M-member apply never materialises more than a few dozen batches);
 - N workers take batches from that queue and call ``send`` (the client's rate limiter paces
-  them; each in-flight request uses an httpx client of its own);
+  them; each in-flight request checks out a transport of its own from the client's pool);
 - the thread that called ``run`` receives every result and calls ``on_done`` — so ``on_done``
   runs on the caller's thread, one call at a time, and may use thread-bound resources such as
   a SQLite connection.

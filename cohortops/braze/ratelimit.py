@@ -11,66 +11,19 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable
 
-# Braze sends Reset as epoch seconds; anything smaller is taken as seconds-from-now.
-_EPOCH_THRESHOLD = 1e9
+from cohortops.http.retry import RetryHints, parse_hints
+
 # Reset values are whole seconds: observations within this of each other are the same window.
 _SAME_WINDOW = 0.5
 # Float noise in slot arithmetic must not turn "now" into a microscopic sleep.
 _EPSILON = 1e-6
 
 
-@dataclass(frozen=True)
-class RateLimitInfo:
-    """The rate-limit headers of one response, parsed; None where missing or unreadable."""
-
-    remaining: int | None = None
-    reset_in: float | None = None
-    retry_after: float | None = None
-
-
-def _number(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        value = float(text.strip())
-    except ValueError:
-        return None
-    if value != value or value in (float("inf"), float("-inf")):
-        return None
-    return value
-
-
-def _retry_after(text: str | None, wall_now: float) -> float | None:
-    seconds = _number(text)
-    if seconds is not None:
-        return max(0.0, seconds)
-    if not text:
-        return None
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        return None
-    return max(0.0, moment.timestamp() - wall_now)
-
-
-def parse_rate_headers(headers: Mapping[str, str], wall_now: float) -> RateLimitInfo:
-    """Read the headers; ``headers`` must look names up case-insensitively (httpx.Headers)."""
-    remaining = _number(headers.get("x-ratelimit-remaining"))
-    reset = _number(headers.get("x-ratelimit-reset"))
-    reset_in: float | None = None
-    if reset is not None:
-        reset_in = reset - wall_now if reset >= _EPOCH_THRESHOLD else reset
-    return RateLimitInfo(
-        remaining=None if remaining is None else max(0, int(remaining)),
-        reset_in=reset_in,
-        retry_after=_retry_after(headers.get("retry-after"), wall_now),
-    )
+# The rate headers of one response, parsed by the shared HTTP layer.
+RateLimitInfo = RetryHints
+parse_rate_headers = parse_hints
 
 
 class RateLimiter:

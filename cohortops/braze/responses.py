@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import orjson
 
 from cohortops.braze.requests import AttributeBatch, BatchResult
+from cohortops.http.masking import mask
 
 _MAX_QUOTE = 300
 _REDACTED = "[redacted]"
@@ -25,10 +26,7 @@ def json_body(content: bytes) -> object:
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every secret value replaced (Braze could echo what it was sent)."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, _REDACTED)
-    return text
+    return mask(text, secrets, _REDACTED)
 
 
 def braze_message(content: bytes, secrets: Iterable[str]) -> str | None:

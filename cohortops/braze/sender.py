@@ -1,9 +1,11 @@
 """Sending one POST: wait for a rate-limit slot, send, classify, retry within bounds.
 
-Retried: 429 (after Retry-After, else the window reset, else backoff; every sender of the
-limiter waits too), 408/423/5xx and network failures (exponential backoff, full jitter).
-Re-sending is safe because every cohortops write is an idempotent array add/remove or
-cohort change. Anything else raises the typed error at once.
+The loop and the policy are the shared ones (``cohortops.http.retry``); what is Braze's is
+the settings (:func:`braze_policy`) and the rate limiter's part. Retried: 429 (after
+Retry-After, else the window reset, else backoff; every sender of the limiter waits too),
+408/423/5xx and network failures (exponential backoff, full jitter). Re-sending is safe
+because every cohortops write is an idempotent array add/remove or cohort change. Anything
+else raises the typed error at once.
 """
 
 from __future__ import annotations
@@ -12,23 +14,45 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 
-import httpx
-
 from cohortops.braze.errors import (
     BrazeRequestError,
     RequestContext,
     error_for_status,
     retries_exhausted,
 )
-from cohortops.braze.pool import TransportPool
 from cohortops.braze.ratelimit import RateLimiter, RateLimitInfo, parse_rate_headers
 from cohortops.braze.responses import braze_message
-from cohortops.braze.retry import RetryPolicy, is_retryable_status
+from cohortops.http.client import NETWORK_ERRORS, URL, HTTPError, Response, post, timeouts
+from cohortops.http.pool import TransportPool
+from cohortops.http.retry import Again, Attempt, GaveUp, RetryPolicy, logger_for, retry
 
 log = logging.getLogger("cohortops.braze")
 
-# Transport failures that say nothing about the request itself: retry them.
-_RETRYABLE_EXC = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# 423: cohort import "resource locked" (retry semantics undocumented: bounded retry).
+RETRY_STATUSES = frozenset({408, 423, 429})
+
+
+def braze_policy(
+    *,
+    max_attempts: int = 8,
+    max_retry_seconds: float = 120.0,
+    backoff_base: float = 0.5,
+    backoff_cap: float = 30.0,
+) -> RetryPolicy:
+    """Braze's settings of the shared policy.
+
+    Connection failures (refused, DNS, TLS) are still retried here: a Braze endpoint that
+    refuses for a moment (a deploy, a load balancer swap) comes back, and the executor's
+    tests rely on it. ``fail_fast=CONNECT_FAILURES`` would make it fail at once.
+    """
+    return RetryPolicy(
+        max_attempts=max_attempts,
+        max_retry_seconds=max_retry_seconds,
+        backoff_base=backoff_base,
+        backoff_cap=backoff_cap,
+        retry_statuses=RETRY_STATUSES,
+        retry_on=NETWORK_ERRORS,
+    )
 
 
 class Sender:
@@ -48,7 +72,7 @@ class Sender:
     ) -> None:
         self.pool = pool
         self.policy = policy
-        self._timeout = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+        self._timeout = timeouts(timeout)
         self._clock = clock
         self._sleep = sleep
         self._wall_clock = wall_clock
@@ -68,35 +92,30 @@ class Sender:
     def post(
         self,
         limiter: RateLimiter,
-        url: httpx.URL | str,
+        url: URL | str,
         body: bytes,
         headers: Mapping[str, str],
         ctx: RequestContext,
-    ) -> httpx.Response:
+    ) -> Response:
         """A 2xx response, or a typed ``BrazeRequestError``."""
         policy = self.policy
-        start = self._clock()
-        deadline = start + policy.max_retry_seconds
-        attempt = 0
-        while True:
-            attempt += 1
-            if not limiter.acquire(deadline):
+
+        def attempt(now: Attempt) -> Response | Again:
+            if not limiter.acquire(now.deadline):
                 raise retries_exhausted(
                     ctx,
-                    attempt - 1,
-                    self._clock() - start,
+                    now.number - 1,
+                    self._clock() - now.started,
                     "the rate limit leaves no send slot before the retry deadline",
                     None,
                 )
             info: RateLimitInfo | None = None
-            status: int | None = None
             try:
                 response = self._send_once(url, body, headers)
                 info = parse_rate_headers(response.headers, self._wall_clock())
-            except _RETRYABLE_EXC as exc:
-                failure = f"{type(exc).__name__} talking to {ctx.base_url}"
-                wait = policy.backoff(attempt, self._rng)
-            except httpx.HTTPError as exc:
+            except HTTPError as exc:
+                if policy.retries_exception(exc):
+                    raise
                 raise BrazeRequestError(
                     f"Could not send {ctx.method_path} for destination {ctx.destination_id}: "
                     f"{type(exc).__name__}.",
@@ -106,45 +125,34 @@ class Sender:
                 ) from None
             finally:
                 limiter.release(info)
-            if info is not None:
-                status = response.status_code
-                if 200 <= status < 300:
-                    return response
-                if not is_retryable_status(status):
-                    message = braze_message(response.content, self._secrets)
-                    raise error_for_status(status, ctx, message)
-                failure = f"HTTP {status}"
-                if status == 429:
-                    wait = policy.rate_limited_wait(info, attempt, self._rng)
-                    # The window is spent for every sender: the limiter holds them all, this
-                    # request included (its next acquire waits), so it sleeps no more itself.
-                    limiter.pause_until(self._clock() + wait)
-                else:
-                    wait = policy.backoff(attempt, self._rng)
-            elapsed = self._clock() - start
-            if attempt >= policy.max_attempts or elapsed + wait > policy.max_retry_seconds:
-                raise retries_exhausted(ctx, attempt, elapsed, failure, status)
-            log.info(
-                "%s for %s: %s, retry %d in %.2f s",
-                ctx.method_path,
-                ctx.destination_id,
-                failure,
-                attempt,
-                wait,
-            )
+            status = response.status_code
+            if 200 <= status < 300:
+                return response
+            if not policy.retries_status(status):
+                raise error_for_status(status, ctx, braze_message(response.content, self._secrets))
             if status != 429:
-                self._sleep(wait)
+                return Again(f"HTTP {status}", status)
+            wait = policy.hinted_wait(info, now.number, self._rng)
+            # The window is spent for every sender: the limiter holds them all, this request
+            # included (its next acquire waits), so it sleeps no more itself.
+            limiter.pause_until(self._clock() + wait)
+            return Again(f"HTTP {status}", status, wait=wait, waited_elsewhere=True)
 
-    def _send_once(
-        self, url: httpx.URL | str, body: bytes, headers: Mapping[str, str]
-    ) -> httpx.Response:
-        request = httpx.Request(
-            "POST", url, headers=headers, content=body, extensions={"timeout": self._timeout}
+        def gave_up(end: GaveUp) -> BrazeRequestError:
+            last = end.last
+            return retries_exhausted(ctx, end.attempts, end.elapsed, last.reason, last.status)
+
+        return retry(
+            attempt,
+            policy,
+            gave_up=gave_up,
+            clock=self._clock,
+            sleep=self._sleep,
+            rng=self._rng,
+            describe=lambda exc: f"{type(exc).__name__} talking to {ctx.base_url}",
+            log=logger_for(log, lambda: f"{ctx.method_path} for {ctx.destination_id}"),
         )
+
+    def _send_once(self, url: URL | str, body: bytes, headers: Mapping[str, str]) -> Response:
         with self.pool.transport() as transport:
-            response = transport.handle_request(request)
-            try:
-                response.read()
-            finally:
-                response.close()
-        return response
+            return post(transport, url, body, headers, self._timeout)

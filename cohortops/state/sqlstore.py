@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cohortops.errors import StateError
+from cohortops.http.retry import Again, Attempt, GaveUp, RetryPolicy, retry
 from cohortops.state import auditlog, cohorts, group_commit, history
 from cohortops.state.codec import ts
 from cohortops.state.locks import LockKeeper, OsLock
@@ -41,6 +42,18 @@ from cohortops.state.snapstore import SnapshotStore
 from cohortops.state.sqlcore import Db, Tx
 from cohortops.state.store import Store
 from cohortops.state.writer import GroupWriter, PendingBatch
+
+# Re-reading after a concurrent compaction: at once, three reads at most.
+_REREAD = RetryPolicy(max_attempts=3, backoff_base=0.0, backoff_cap=0.0)
+
+
+def _last_error(end: GaveUp) -> BaseException:
+    assert end.last.error is not None
+    return end.last.error
+
+
+def _no_wait(seconds: float) -> None:
+    pass
 
 
 class SqlStore(Store):
@@ -109,7 +122,7 @@ class SqlStore(Store):
         return self._counts[key]
 
     def _read_members(self, cohort_id: str) -> tuple[cohorts.CohortRow | None, Deltas, Path | None]:
-        for attempt in range(3):
+        def attempt(now: Attempt) -> tuple[cohorts.CohortRow | None, Deltas, Path | None] | Again:
             failure: StateError | None = None
             with self._db.read() as tx:
                 row = cohorts.load(tx, cohort_id)
@@ -124,9 +137,11 @@ class SqlStore(Store):
                 return row, resolve(self._duck, delta_rows), path
             # A compaction in another process may have retired the file we were told about
             # between our read and the stat; a fresh read names the new one.
-            if attempt == 2 or not self._moved_on(row):
+            if not self._moved_on(row):
                 raise failure
-        raise AssertionError("unreachable")
+            return Again("the snapshot moved on", error=failure)
+
+        return retry(attempt, _REREAD, gave_up=_last_error, sleep=_no_wait)
 
     def _moved_on(self, row: cohorts.CohortRow) -> bool:
         with self._db.read() as tx:

@@ -8,10 +8,10 @@ import threading
 
 import pytest
 
-from cohortops.braze.ratelimit import RateLimiter, RateLimitInfo, parse_rate_headers
-from cohortops.braze.retry import RetryPolicy, is_retryable_status
+from cohortops.braze.ratelimit import RateLimiter, RateLimitInfo
+from cohortops.braze.sender import braze_policy
 
-from .fakes import WALL_EPOCH, FakeClock
+from .fakes import FakeClock
 
 
 def limiter(clock: FakeClock, rate: float, **options: object) -> RateLimiter:
@@ -165,52 +165,7 @@ def test_stale_window_observations_are_ignored() -> None:
     assert clock.now - before < 0.01
 
 
-def test_header_parsing_is_case_insensitive_and_tolerant() -> None:
-    import httpx
-
-    headers = httpx.Headers(
-        {
-            "X-RATELIMIT-REMAINING": "12",
-            "x-ratelimit-reset": str(WALL_EPOCH + 3),
-            "Retry-After": "1.5",
-        }
-    )
-    info = parse_rate_headers(headers, WALL_EPOCH)
-    assert info == RateLimitInfo(remaining=12, reset_in=3.0, retry_after=1.5)
-    assert parse_rate_headers(httpx.Headers({}), WALL_EPOCH) == RateLimitInfo()
-    junk = httpx.Headers(
-        {"x-ratelimit-remaining": "many", "x-ratelimit-reset": "nan", "retry-after": "later"}
-    )
-    assert parse_rate_headers(junk, WALL_EPOCH) == RateLimitInfo()
-    delta = parse_rate_headers(httpx.Headers({"x-ratelimit-reset": "2"}), WALL_EPOCH)
-    assert delta.reset_in == 2.0
-    negative = parse_rate_headers(
-        httpx.Headers({"retry-after": "-3", "x-ratelimit-remaining": "-1"}), 0
-    )
-    assert negative == RateLimitInfo(remaining=0, retry_after=0.0)
-
-
-def test_backoff_is_full_jitter_and_capped() -> None:
-    policy = RetryPolicy(backoff_base=0.5, backoff_cap=4.0)
-    rng = random.Random(3)
-    samples = {n: [policy.backoff(n, rng) for _ in range(300)] for n in (1, 2, 3, 4, 10)}
-    for n, values in samples.items():
-        ceiling = min(4.0, 0.5 * 2 ** (n - 1))
-        assert all(0 <= v <= ceiling for v in values)
-        assert max(values) > ceiling * 0.9  # spread over the whole range
-        assert min(values) < ceiling * 0.1
-
-
-def test_rate_limited_wait_prefers_retry_after_then_reset() -> None:
-    policy = RetryPolicy(backoff_base=1.0, reset_jitter=0.25)
-    rng = random.Random(0)
-    assert policy.rate_limited_wait(RateLimitInfo(retry_after=7, reset_in=2), 1, rng) == 7
-    assert 2 <= policy.rate_limited_wait(RateLimitInfo(reset_in=2), 1, rng) <= 2.25
-    assert 0 <= policy.rate_limited_wait(RateLimitInfo(reset_in=-1), 1, rng) <= 1.0
-
-
-def test_retryable_statuses() -> None:
-    assert all(is_retryable_status(s) for s in (408, 423, 429, 500, 502, 503, 504))
-    assert not any(is_retryable_status(s) for s in (400, 401, 403, 404, 409, 413))
-    with pytest.raises(ValueError):
-        RetryPolicy(max_attempts=0)
+def test_braze_retryable_statuses() -> None:
+    policy = braze_policy()
+    assert all(policy.retries_status(s) for s in (408, 423, 429, 500, 502, 503, 504))
+    assert not any(policy.retries_status(s) for s in (400, 401, 403, 404, 409, 413))

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from proxyserver import Proxy
 
 from cohortops.braze import (
     AttributeBatch,
@@ -104,6 +105,31 @@ def test_batches_land_in_order_sized_and_complete(sb: SandboxServer, client: Bra
     counters = sb.counters()
     assert counters["objects_per_request"] == {"75": 6, "50": 1}
     assert counters["requests_total"] == 7
+
+
+def test_the_client_sends_through_the_proxy_the_environment_names(
+    sb: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    proxy = Proxy()
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    batches = attribute_batches(
+        ids(150),
+        attribute="segments",
+        value="vip",
+        action="add",
+        identifier="external_id",
+        update_existing_only=False,
+    )
+    try:
+        with BrazeClient(sb.base_url, "sandbox-key", destination_id="sandbox", timeout=5) as braze:
+            results = run_all(braze, batches, workers=2)
+    finally:
+        proxy.close()
+    assert all(r.failed == () for r in results)
+    assert proxy.requests == [f"POST {sb.base_url}/users/track"] * 2
+    assert sb.counters()["requests_total"] == 2
 
 
 def test_partial_errors_fail_only_the_bad_objects(sb: SandboxServer, client: BrazeClient) -> None:

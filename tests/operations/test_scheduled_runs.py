@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from apply.conftest import make_project, pg_schema, pycache, start_sandbox
 from apply.harness import FAST_CLIENT, CohortSpec, Project, assert_converged, ids
-from test_notify import SmtpServer, WebhookReceiver, closed_port, smtp_server, webhook
+from notify.conftest import SmtpServer, WebhookReceiver, closed_port, smtp_server, webhook
 
 from cohortops.apply.progress import Progress
 from cohortops.errors import CohortopsError, LockBusyError

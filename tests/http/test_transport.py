@@ -1,4 +1,4 @@
-"""StdlibTransport over real sockets on 127.0.0.1: keep-alive, stale connections, failures."""
+"""Transports over real sockets on 127.0.0.1: keep-alive, stale connections, failures, proxies."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from proxyserver import Proxy, serve_connections
 
-from cohortops.braze.pool import TransportPool, proxy_transport
-from cohortops.braze.transport import StdlibTransport
+from cohortops.http.client import post as send
+from cohortops.http.client import proxy_transport, timeouts, transport_for
+from cohortops.http.pool import TransportPool
+from cohortops.http.transport import StdlibTransport
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -33,23 +36,11 @@ class RawServer:
         self.port = self.sock.getsockname()[1]
         self.connections = 0
         self.requests: list[bytes] = []
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(
-                target=self._handle, args=(conn, self.connections), daemon=True
-            ).start()
+        serve_connections(self.sock, self._handle)
 
     def _handle(self, conn: socket.socket, n: int) -> None:
-        with conn, contextlib.suppress(OSError):
-            self.behaviour(conn, n)
+        self.connections = max(self.connections, n)
+        self.behaviour(conn, n)
 
     def read_request(self, conn: socket.socket) -> bytes:
         data = b""
@@ -187,18 +178,102 @@ def test_pool_gives_each_concurrent_request_its_own_transport() -> None:
         pass
 
 
-def test_proxy_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+)
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def proxy() -> Iterator[Proxy]:
+    server = Proxy()
+    yield server
+    server.close()
+
+
+def test_proxy_from_environment(no_proxy_env: pytest.MonkeyPatch) -> None:
     assert proxy_transport("https://rest.fra-01.braze.eu") is None
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    no_proxy_env.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     assert isinstance(proxy_transport("https://rest.fra-01.braze.eu"), httpx.HTTPTransport)
-    monkeypatch.setenv("NO_PROXY", "braze.eu")
+    no_proxy_env.setenv("NO_PROXY", "braze.eu")
     assert proxy_transport("https://rest.fra-01.braze.eu") is None
 
 
-def test_tls_certificates_are_verified(tmp_path: Path) -> None:
-    """An untrusted certificate fails as a ConnectError: verification is never off."""
+def test_requests_go_through_the_proxy_the_environment_names(
+    serve: Callable[[Behaviour], RawServer], proxy: Proxy, no_proxy_env: pytest.MonkeyPatch
+) -> None:
+    def behaviour(conn: socket.socket, n: int) -> None:
+        while server.read_request(conn):
+            conn.sendall(OK)
+
+    server = serve(behaviour)
+    no_proxy_env.setenv("HTTP_PROXY", proxy.url)
+    transport = transport_for(server.url, 5)
+    for _ in range(3):
+        response = send(transport, server.url, b'{"a":1}', {"X-Test": "1"}, timeouts(5))
+        assert response.status_code == 201
+    transport.close()
+    assert proxy.requests == [f"POST {server.url}"] * 3
+    assert len(server.requests) == 3 and b"X-Test: 1" in server.requests[0]
+
+    no_proxy_env.setenv("NO_PROXY", "127.0.0.1")
+    direct = transport_for(server.url, 5)
+    assert isinstance(direct, StdlibTransport)
+    assert post(direct, server.url).status_code == 201
+    assert len(proxy.requests) == 3 and len(server.requests) == 4  # NO_PROXY: straight there
+
+
+def test_https_goes_through_a_connect_tunnel(
+    tmp_path: Path, proxy: Proxy, no_proxy_env: pytest.MonkeyPatch
+) -> None:
+    cert, key = certificate(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    seen: list[bytes] = []
+
+    def answer() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with context.wrap_socket(conn, server_side=True) as tls:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += tls.recv(65536)
+                seen.append(data)
+                tls.sendall(OK)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    no_proxy_env.setenv("HTTPS_PROXY", proxy.url)
+    no_proxy_env.setenv("SSL_CERT_FILE", str(cert))
+    url = f"https://127.0.0.1:{port}/users/track"
+    try:
+        transport = transport_for(url, 5)
+        assert send(transport, url, b"", {}, timeouts(5)).status_code == 201
+        transport.close()
+    finally:
+        listener.close()
+        thread.join(5)
+    assert proxy.tunnels == [f"127.0.0.1:{port}"]
+    assert seen and seen[0].startswith(b"POST /users/track HTTP/1.1")
+
+
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (skips the test without openssl)."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a self-signed certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -214,6 +289,8 @@ def test_tls_certificates_are_verified(tmp_path: Path) -> None:
             "1",
             "-subj",
             "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
             "-keyout",
             str(key),
             "-out",
@@ -223,6 +300,12 @@ def test_tls_certificates_are_verified(tmp_path: Path) -> None:
         capture_output=True,
         timeout=30,
     )
+    return cert, key
+
+
+def test_tls_certificates_are_verified(tmp_path: Path) -> None:
+    """An untrusted certificate fails as a ConnectError: verification is never off."""
+    cert, key = certificate(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     listener = socket.create_server(("127.0.0.1", 0))
