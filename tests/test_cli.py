@@ -155,6 +155,16 @@ def test_apply_names_a_missing_secret_before_sending_anything(tmp_path: Path) ->
     )
     listed = run("state", "list", cwd=tmp_path, env=env)
     assert "No cohorts recorded yet" in listed.stdout
+    # The failed run is still in the history, with the reason it failed.
+    history = run("history", "--format", "json", cwd=tmp_path, env=env)
+    rows = json.loads(history.stdout)
+    assert {r["cohort_id"] for r in rows} == {
+        "churn-risk",
+        "newsletter-engaged",
+        "power-users",
+        "weekly-buyers",
+    }
+    assert all(r["result"] == "failed" and "BRAZE_API_KEY is not set" in r["error"] for r in rows)
 
 
 def test_debug_is_accepted_after_the_subcommand() -> None:

@@ -12,7 +12,7 @@ import datetime as dt
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,15 +20,15 @@ from cohortops.apply.actor import Actor
 from cohortops.apply.members import iter_ids
 from cohortops.apply.progress import Progress
 from cohortops.apply.remote import Remote
+from cohortops.apply.summary_lines import first_failure
 from cohortops.braze import BatchExecutor, BatchResult, BrazeRetriesExhausted
 from cohortops.errors import BrazeError, CohortopsError, GuardBlockedError, Interrupted
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.settings import BASELINE_PENDING
 from cohortops.state import Store
-from cohortops.state.logs import RunRecord
+from cohortops.state.logs import ApplyJournal, RunRecord
 
 ORDER = {"create": 0, "rename": 1, "update": 2, "destroy": 3}
-FAILED_SHOWN = 10  # failed members named in the summary, per cohort
 
 
 @dataclass
@@ -115,6 +115,25 @@ class Applier:
             kind, self.actor.who, cohort_id, {"apply_id": self.apply_id, **data}
         )
 
+    def _record_abandoned(self, stale: ApplyJournal) -> None:
+        """A killed apply's cohorts get a run row, so `history` shows what happened to them."""
+        cohorts = stale.summary.get("cohorts", [])
+        for cohort_id in cohorts if isinstance(cohorts, list) else []:
+            self.store.record_run(
+                RunRecord(
+                    cohort_id=str(cohort_id),
+                    trigger=self.actor.trigger,
+                    started_at=stale.began_at,
+                    ended_at=self.now(),
+                    result="abandoned",
+                    apply_id=stale.apply_id,
+                    error=(
+                        f"apply {stale.apply_id} by {stale.who} stopped without finishing (killed "
+                        f"or lost); closed by apply {self.apply_id}"
+                    ),
+                )
+            )
+
     def run(self) -> ApplyResult:
         check_guards(self.plan, self.overrides)
         work = sorted(
@@ -132,6 +151,7 @@ class Applier:
         for stale in self.store.unfinished_applies():
             # A process that died mid-apply; this apply re-sends whatever is still wanted.
             self.store.journal_end(stale.apply_id, "abandoned")
+            self._record_abandoned(stale)
             self._audit(
                 "apply.abandoned",
                 None,
@@ -142,8 +162,12 @@ class Applier:
             "apply.start", None, {"plan_digest": self.digest, **self.actor.as_dict(), **summary}
         )
         for flag in used:
-            guards = [g.reason for g in self.plan.guards if g.override == flag]
-            self._audit("guard.override", None, {"flag": flag, "guards": guards})
+            # One entry per cohort the override lets through, so `audit log --cohort` finds it.
+            lifted = [g for g in self.plan.guards if g.override == flag]
+            affected: list[str | None] = [*sorted({c for g in lifted for c in g.cohorts})]
+            for cohort_id in affected or [None]:
+                reasons = [g.reason for g in lifted if cohort_id is None or cohort_id in g.cohorts]
+                self._audit("guard.override", cohort_id, {"flag": flag, "guards": reasons})
         self.progress.start(sum(c.removes + c.sent_adds for c in work))
         outcomes = {c.cohort_id: CohortOutcome(c.cohort_id, c.action) for c in work}
         remotes: dict[str, Remote] = {}
@@ -353,31 +377,6 @@ class Applier:
                 failed=len(outcome.failed),
                 total_members=total,
                 apply_id=self.apply_id,
+                error=outcome.error or first_failure(outcome.failed),
             )
         )
-
-
-def summarize(outcomes: Iterable[CohortOutcome]) -> list[str]:
-    lines = []
-    for o in outcomes:
-        failed = f", {len(o.failed):,} failed" if o.failed else ""
-        base = f", {o.baseline:,} recorded as baseline" if o.baseline else ""
-        err = f" — {o.error}" if o.error else ""
-        lines.append(
-            f"  {o.cohort_id}: +{o.added:,} / -{o.removed:,}{base}{failed} in {o.seconds:.1f} s{err}"
-        )
-        lines.extend(_failed_lines(o.failed))
-    return lines
-
-
-def _failed_lines(failed: list[tuple[str, str]]) -> list[str]:
-    """Name the failed members, grouped by reason: the reader has to find out why."""
-    by_reason: dict[str, list[str]] = {}
-    for member, reason in failed:
-        by_reason.setdefault(reason, []).append(member)
-    lines = []
-    for reason, members in by_reason.items():
-        shown = ", ".join(members[:FAILED_SHOWN])
-        more = f" and {len(members) - FAILED_SHOWN:,} more" if len(members) > FAILED_SHOWN else ""
-        lines.append(f"    failed ({reason.rstrip('.')}): {shown}{more}")
-    return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cohortops.cli.root import cli, config_option, pass_app
+from cohortops.cli.root import cli, config_option, pass_app, report_format_option
 from cohortops.operations.context import App
 
 
@@ -17,13 +17,14 @@ def audit() -> None:
 @config_option
 @click.option("--cohort", default=None, metavar="COHORT", help="Only entries of this cohort.")
 @click.option("--since", default=None, help="Only entries at or after this date (YYYY-MM-DD).")
+@report_format_option
 @pass_app
-def audit_log(app: App, cohort: str | None, since: str | None) -> None:
+def audit_log(app: App, cohort: str | None, since: str | None, fmt: str) -> None:
     """Audit entries, oldest first."""
-    from cohortops.operations.reports import audit_lines
+    from cohortops.operations.audit_report import audit_lines
 
     with app.store() as store:
-        for line in audit_lines(store, cohort, since):
+        for line in audit_lines(store, cohort, since, fmt):
             click.echo(line)
 
 
@@ -32,7 +33,7 @@ def audit_log(app: App, cohort: str | None, since: str | None) -> None:
 @pass_app
 def audit_verify(app: App) -> None:
     """Check the hash chain; name the first edited or missing entry."""
-    from cohortops.operations.reports import verify
+    from cohortops.operations.audit_report import verify
 
     with app.store() as store:
         click.echo(verify(store))
@@ -44,7 +45,7 @@ def audit_verify(app: App) -> None:
 @pass_app
 def audit_member(app: App, member_id: str) -> None:
     """When, and by which change, MEMBER_ID entered or left each cohort."""
-    from cohortops.operations.reports import member_lines
+    from cohortops.operations.audit_report import member_lines
 
     with app.store() as store:
         for line in member_lines(store, member_id):
@@ -57,7 +58,7 @@ def audit_member(app: App, member_id: str) -> None:
 @pass_app
 def audit_export(app: App, fmt: str) -> None:
     """Every audit entry as JSON lines."""
-    from cohortops.operations.reports import export_jsonl
+    from cohortops.operations.audit_report import export_jsonl
 
     with app.store() as store:
         for line in export_jsonl(store):

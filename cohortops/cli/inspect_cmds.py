@@ -6,21 +6,19 @@ import sys
 
 import click
 
-from cohortops.cli.root import cli, cohort_option, config_option, pass_app
+from cohortops.cli.root import cli, cohort_option, config_option, pass_app, report_format_option
 from cohortops.operations.context import App
 
 
 @cli.command()
 @config_option
 @click.argument("cohort", required=False)
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
-)
+@report_format_option
 @click.option("--limit", type=int, default=50, show_default=True, help="Newest runs to show.")
 @pass_app
 def history(app: App, cohort: str | None, fmt: str, limit: int) -> None:
     """Run history: each apply per cohort with its trigger, result and counts."""
-    from cohortops.operations.reports import history_lines
+    from cohortops.operations.history_report import history_lines
 
     with app.store() as store:
         for line in history_lines(store, cohort, fmt, limit):

@@ -25,6 +25,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 CONFIG_HELP = "Config directory or file (default: configs/, env COHORTOPS_CONFIG)."
 FORMAT = click.Choice(["text", "markdown", "json"])
+REPORT_FORMAT = click.Choice(["text", "json"])
+
+
+def report_format_option(f: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=REPORT_FORMAT,
+        default="text",
+        show_default=True,
+        help="Output format (json: documented keys, for scripts).",
+    )(f)
+
+
 OVERRIDES = (
     ("--allow-mass-removal", "Apply even when a cohort loses more than max_remove_percent."),
     ("--allow-empty", "Apply even when a source is empty and would empty its cohort."),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cohortops.cli.root import cli, config_option, pass_app
+from cohortops.cli.root import cli, config_option, pass_app, report_format_option
 from cohortops.operations.context import App
 
 
@@ -15,13 +15,14 @@ def state() -> None:
 
 @state.command("list")
 @config_option
+@report_format_option
 @pass_app
-def state_list(app: App) -> None:
+def state_list(app: App, fmt: str) -> None:
     """Cohorts in the state with their member counts."""
-    from cohortops.operations.reports import state_list_lines
+    from cohortops.operations.state_report import state_list_lines
 
     with app.store() as store:
-        for line in state_list_lines(store):
+        for line in state_list_lines(store, fmt):
             click.echo(line)
 
 
@@ -29,13 +30,14 @@ def state_list(app: App) -> None:
 @config_option
 @click.argument("cohort")
 @click.option("--limit", type=int, default=20, help="Members to list (0 = all).")
+@report_format_option
 @pass_app
-def state_show(app: App, cohort: str, limit: int) -> None:
+def state_show(app: App, cohort: str, limit: int, fmt: str) -> None:
     """One cohort's record: serial, last apply, members."""
-    from cohortops.operations.reports import state_show_lines
+    from cohortops.operations.state_report import state_show_lines
 
     with app.store() as store:
-        for line in state_show_lines(store, cohort, limit):
+        for line in state_show_lines(store, cohort, limit, fmt):
             click.echo(line)
 
 
@@ -45,7 +47,7 @@ def state_show(app: App, cohort: str, limit: int) -> None:
 @pass_app
 def state_forget(app: App, cohort: str) -> None:
     """Drop COHORT from the state without touching Braze."""
-    from cohortops.operations.reports import forget
+    from cohortops.operations.state_report import forget
 
     with app.store() as store:
         click.echo(forget(store, cohort, app.actor()))
@@ -57,7 +59,7 @@ def state_forget(app: App, cohort: str) -> None:
 @pass_app
 def state_unlock(app: App, lock_id: str) -> None:
     """Remove the state lock LOCK_ID left by a holder that is gone."""
-    from cohortops.operations.reports import unlock
+    from cohortops.operations.state_report import unlock
 
     with app.store() as store:
         click.echo(unlock(store, lock_id, app.actor()))

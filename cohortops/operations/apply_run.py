@@ -17,10 +17,10 @@ from cohortops.apply.applier import (
     ApplyInterrupted,
     ApplyResult,
     check_guards,
-    summarize,
 )
 from cohortops.apply.progress import Progress
 from cohortops.apply.remote import Remote, make_client
+from cohortops.apply.summary_lines import summarize
 from cohortops.braze import BrazeClient
 from cohortops.config.model import CohortImportDelivery, Config
 from cohortops.errors import ApplyError, CohortopsError
@@ -28,6 +28,7 @@ from cohortops.operations.context import App, check_fresh
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.planfile import plan_digest, read_plan
 from cohortops.state import Store
+from cohortops.state.logs import RunRecord
 
 
 class _StopOnSigint:
@@ -83,11 +84,16 @@ def apply_command(
             plan = app.plan(store, targets)
         if not plan.has_changes:
             yield render(plan, "text").rstrip("\n")
+            record_failed_runs(store, plan, actor, None)
             _check_planned(plan)  # a source that failed is not "no changes"
             return
         # Refusals come before the question, not after the answer.
         check_guards(plan, overrides)
-        check_secrets(app.config, plan)
+        try:
+            check_secrets(app.config, plan)
+        except CohortopsError as exc:
+            record_failed_runs(store, plan, actor, str(exc))
+            raise
         if planfile is not None:
             yield render(plan, "text").rstrip("\n")  # the reviewed plan was approved in review
         elif not confirm(render(plan, "text")):
@@ -109,6 +115,7 @@ def apply_command(
         yield f"Apply {result.apply_id} finished:"
         yield from summarize(result.outcomes)
         skipped = [c.cohort_id for c in plan.cohorts if c.errored]
+        record_failed_runs(store, plan, actor, None)
         if skipped:
             yield f"Not applied (planning failed): {', '.join(skipped)}"
         if result.errors:
@@ -124,6 +131,31 @@ def apply_command(
                 "the state and the next plan retries them."
             )
         _check_planned(plan)
+
+
+def record_failed_runs(store: Store, plan: Plan, actor: Actor, error: str | None) -> None:
+    """Runs that never reached Braze still get a history row saying why.
+
+    With ``error``, every cohort the plan would change failed for that reason (a missing
+    variable, say); without, only the cohorts that failed to plan, each for its own reason.
+    """
+    now = dt.datetime.now(dt.UTC)
+    for cohort in plan.cohorts:
+        why = error if error is not None and cohort.is_change else cohort.errored
+        if why is None:
+            continue
+        store.record_run(
+            RunRecord(
+                cohort_id=cohort.cohort_id,
+                trigger=actor.trigger,
+                started_at=now,
+                ended_at=now,
+                result="failed",
+                total_members=cohort.recorded_count,
+                error=why.splitlines()[0] if why else why,
+            )
+        )
+    store.flush()
 
 
 def check_secrets(config: Config, plan: Plan) -> None:

@@ -16,8 +16,9 @@ from cohortops.apply.progress import Progress
 from cohortops.config.model import StateConfig
 from cohortops.errors import CohortopsError
 from cohortops.operations.apply_run import apply_command
+from cohortops.operations.audit_report import verify
 from cohortops.operations.context import App
-from cohortops.operations.reports import history_lines, verify
+from cohortops.operations.history_report import history_lines
 from cohortops.plan import render
 from cohortops.sandbox import (
     DEFAULT_API_KEY,

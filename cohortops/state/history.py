@@ -12,7 +12,7 @@ from cohortops.state.sqlcore import Row, Tx
 
 _RUN_COLUMNS = (
     "cohort_id, run_trigger, started_at, ended_at, result, added, removed, failed, "
-    "total_members, apply_id"
+    "total_members, apply_id, error"
 )
 _JOURNAL_COLUMNS = "apply_id, plan_digest, summary, who, began_at, ended_at, result"
 _TRIGGERS = ("manual", "ci", "schedule")
@@ -22,7 +22,7 @@ def insert_run(tx: Tx, run: RunRecord) -> int:
     if run.trigger not in _TRIGGERS:
         raise ValueError(f"unknown run trigger {run.trigger!r}; expected one of {_TRIGGERS}")
     run_id = tx.scalar(
-        f"INSERT INTO cohortops_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        f"INSERT INTO cohortops_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "RETURNING run_id",
         (
             run.cohort_id,
@@ -35,15 +35,15 @@ def insert_run(tx: Tx, run: RunRecord) -> int:
             run.failed,
             run.total_members,
             run.apply_id,
+            run.error,
         ),
     )
     return int(run_id)
 
 
 def _run(row: Row) -> RunRecord:
-    run_id, cohort_id, trigger, started, ended, result, added, removed, failed, total, apply_id = (
-        row
-    )
+    (run_id, cohort_id, trigger, started, ended, result, added, removed, failed, total) = row[:10]
+    apply_id, error = row[10], row[11]
     return RunRecord(
         cohort_id=cohort_id,
         trigger=trigger,
@@ -56,16 +56,20 @@ def _run(row: Row) -> RunRecord:
         total_members=int(total),
         apply_id=apply_id,
         run_id=int(run_id),
+        error=error,
     )
 
 
-def select_runs(tx: Tx, cohort_id: str | None, limit: int | None) -> list[RunRecord]:
+def select_runs(
+    tx: Tx, cohort_id: str | None, limit: int | None, *, by_start: bool = True
+) -> list[RunRecord]:
+    """Newest first: by start time (what a reader expects), or by when each was recorded."""
     sql = f"SELECT run_id, {_RUN_COLUMNS} FROM cohortops_runs"
     params: list[Any] = []
     if cohort_id is not None:
         sql += " WHERE cohort_id = ?"
         params.append(cohort_id)
-    sql += " ORDER BY run_id DESC"
+    sql += " ORDER BY started_at DESC, run_id DESC" if by_start else " ORDER BY run_id DESC"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(int(limit))

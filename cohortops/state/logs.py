@@ -76,6 +76,7 @@ class RunRecord:
     total_members: int = 0
     apply_id: str | None = None
     run_id: int | None = None  # assigned by the store
+    error: str | None = None  # why it failed, one line, as the user was told
 
 
 @dataclass(frozen=True)

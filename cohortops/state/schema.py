@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Statements that bring a state of version N-1 to N; new states get the tables as written below.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE cohortops_runs ADD COLUMN error TEXT",),
+}
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,8 @@ CREATE TABLE IF NOT EXISTS cohortops_runs (
     removed {int} NOT NULL,
     failed {int} NOT NULL,
     total_members {int} NOT NULL,
-    apply_id TEXT
+    apply_id TEXT,
+    error TEXT
 );
 CREATE INDEX IF NOT EXISTS cohortops_runs_cohort ON cohortops_runs (cohort_id, run_id)
 """

@@ -204,3 +204,8 @@ def ensure_schema(tx: Tx, options: StoreOptions, location: str) -> None:
             f"understands ({schema.SCHEMA_VERSION}).",
             hint="Upgrade cohortops.",
         )
+    else:
+        for version in range(int(row[0]) + 1, schema.SCHEMA_VERSION + 1):
+            for statement in schema.MIGRATIONS.get(version, ()):
+                tx.execute(statement)
+            tx.execute("UPDATE cohortops_meta SET schema_version = ? WHERE id = 1", (version,))

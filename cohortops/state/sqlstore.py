@@ -356,7 +356,8 @@ class SqlStore(Store):
             return history.select_runs(tx, cohort_id, limit)
 
     def last_run(self, cohort_id: str) -> RunRecord | None:
-        found = self.runs(cohort_id, 1)
+        with self._db.read() as tx:
+            found = history.select_runs(tx, cohort_id, 1, by_start=False)
         return found[0] if found else None
 
     # -- lifecycle -----------------------------------------------------------------------------

@@ -176,7 +176,10 @@ def test_sigkill_at_random_points(
     assert unfinished(project) == []
     with project.store() as store:
         abandoned = [e for e in store.audit_entries() if e.kind == "apply.abandoned"]
+        abandoned_runs = {r.apply_id for r in store.runs() if r.result == "abandoned"}
     assert len(abandoned) == kills
+    # and `history` shows each killed apply, with why, once the next apply closed it
+    assert abandoned_runs == {e.data["abandoned"] for e in abandoned}
 
 
 @pytest.mark.slow
