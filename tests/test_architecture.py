@@ -117,3 +117,14 @@ def test_the_walker_sees_an_upward_import(tmp_path: Path) -> None:
     bad.write_text("def f():\n    from cohortops.apply.applier import Applier\n")
     targets = [_top(m) for _, m in _imports(bad)]
     assert "apply" in targets and LAYERS["apply"] > LAYERS["plan"]
+
+
+def test_the_repository_cites_nothing_outside_it() -> None:
+    root = PACKAGE.parent
+    texts = [root / "README.md", *sorted((root / "docs").glob("*.md")), *PACKAGE.rglob("*.py")]
+    outside = [
+        str(p.relative_to(root))
+        for p in texts
+        if any(ref in p.read_text() for ref in ("perf-notes", "shared/", "../shared"))
+    ]
+    assert not outside, f"copy the facts into docs/ instead of citing: {outside}"

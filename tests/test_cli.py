@@ -171,3 +171,35 @@ def test_debug_is_accepted_after_the_subcommand() -> None:
     result = run("validate", "--debug")
     assert result.returncode == 0, result.stderr
     assert "Configuration valid" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("environ", "isatty", "expected"),
+    [
+        ({}, True, True),
+        ({}, False, False),
+        ({"NO_COLOR": ""}, True, False),
+        ({"TERM": "dumb"}, True, False),
+        ({"TERM": "xterm-256color"}, True, True),
+    ],
+)
+def test_colour_only_on_a_terminal_that_wants_it(
+    environ: dict[str, str], isatty: bool, expected: bool
+) -> None:
+    from cohortops.cli.root import use_color
+
+    assert use_color(environ, isatty) is expected
+
+
+def test_no_color_flag_sets_no_color_for_the_process() -> None:
+    code = (
+        "import os, sys; from cohortops import cli\n"
+        "try:\n"
+        "    cli.main(['validate', '--no-color'])\n"
+        "except SystemExit as e:\n"
+        "    print('NO_COLOR' in os.environ, e.code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert result.stdout.strip().splitlines()[-1] == "True 0", result.stderr

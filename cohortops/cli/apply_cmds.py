@@ -33,7 +33,9 @@ def confirm_with(auto_approve: bool) -> Callable[[str], bool]:
                 "--auto-approve, or save a plan with `plan --out` and apply that file."
             )
         answer = click.prompt(
-            "\nDo you want to apply these changes? Only 'yes' will be accepted", default=""
+            "\nDo you want to apply these changes? Only 'yes' will be accepted",
+            default="",
+            show_default=False,
         )
         return bool(answer.strip() == "yes")
 

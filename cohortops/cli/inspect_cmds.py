@@ -31,6 +31,7 @@ def history(app: App, cohort: str | None, fmt: str, limit: int) -> None:
 @click.option("--sample", type=int, default=1000, show_default=True, help="Members per cohort.")
 @click.option("--all", "check_all", is_flag=True, help="Check every recorded member (slow).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when drift is found.")
+@report_format_option
 @pass_app
 def drift(
     app: App,
@@ -38,9 +39,10 @@ def drift(
     sample: int,
     check_all: bool,
     detailed_exitcode: bool,
+    fmt: str,
 ) -> None:
     """Compare recorded members with what Braze holds (unknown users, dropped values)."""
-    from cohortops.operations.drift_check import check_cohort, drift_lines
+    from cohortops.operations.drift_check import check_cohort, drift_json, drift_lines
 
     with app.store() as store:
         targets = cohorts or tuple(sorted(store.snapshot().cohorts))
@@ -48,8 +50,11 @@ def drift(
             check_cohort(store, app.config, c, sample=None if check_all else sample)
             for c in targets
         ]
-    click.echo("Drift between the state and Braze:")
-    for line in drift_lines(results):
-        click.echo(line)
+    if fmt == "json":
+        click.echo(drift_json(results))
+    else:
+        click.echo("Drift between the state and Braze:")
+        for line in drift_lines(results):
+            click.echo(line)
     if detailed_exitcode and any(r.drifted for r in results):
         sys.exit(2)

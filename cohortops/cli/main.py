@@ -6,6 +6,7 @@ and suggests ``--debug``, which works before or after the subcommand.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -17,9 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     from cohortops.cli import cli
 
     args = list(sys.argv[1:] if argv is None else argv)
+    # Both work before or after the subcommand; --no-color is NO_COLOR for this process.
     debug = "--debug" in args
-    if debug:
-        args = [a for a in args if a != "--debug"]
+    if "--no-color" in args:
+        os.environ["NO_COLOR"] = "1"
+    args = [a for a in args if a not in ("--debug", "--no-color")]
     try:
         code = cli.main(args=args, prog_name="cohortops", standalone_mode=False)
     except CohortopsError as exc:

@@ -6,8 +6,9 @@ path on the invocation, and :func:`pass_app` builds the one :class:`App` the com
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import update_wrapper
 from pathlib import Path
@@ -130,14 +131,21 @@ def pass_app(f: Callable[..., Any]) -> Callable[..., Any]:
     return update_wrapper(wrapper, f)
 
 
+def use_color(environ: Mapping[str, str], isatty: bool) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set or TERM is dumb."""
+    return isatty and "NO_COLOR" not in environ and environ.get("TERM") != "dumb"
+
+
 def render(plan: Plan, fmt: str) -> str:
     from cohortops.plan import render as render_plan
 
-    return render_plan(plan, fmt, color=fmt == "text" and sys.stdout.isatty())
+    color = fmt == "text" and use_color(os.environ, sys.stdout.isatty())
+    return render_plan(plan, fmt, color=color)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="cohortops")
 @click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
-def cli(debug: bool) -> None:
+@click.option("--no-color", is_flag=True, help="No colour in output (also: NO_COLOR, TERM=dumb).")
+def cli(debug: bool, no_color: bool) -> None:
     """Keep Braze cohort membership equal to what this repository declares."""

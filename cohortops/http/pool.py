@@ -1,7 +1,7 @@
 """One lean transport per in-flight request, for callers that send from many threads.
 
 One httpx connection pool shared by many threads contends on its lock, and httpx's
-AsyncClient slows down as concurrency grows (perf-notes). Each in-flight request therefore
+AsyncClient slows down as concurrency grows (docs/performance.md, "JSON and HTTP"). Each in-flight request therefore
 checks out a ``StdlibTransport`` of its own (one keep-alive connection per origin) and checks
 it back in, so connections are reused without sharing and nothing leaks when threads come
 and go. A transport passed in by the caller (a MockTransport in tests, or an

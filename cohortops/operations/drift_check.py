@@ -9,6 +9,7 @@ members whose array no longer holds the cohort's value.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class CohortDrift:
     unknown: tuple[str, ...]
     missing_value: tuple[str, ...]
     skipped_reason: str | None = None
+    method: str | None = None  # the delivery method: "attribute" or "cohort_import"
 
     @property
     def drifted(self) -> bool:
@@ -107,7 +109,12 @@ def check_cohort(
             if key is not None and remote_id not in values:
                 missing.append(key)
     return CohortDrift(
-        cohort_id, len(members), record.member_count, unknown, tuple(sorted(missing))
+        cohort_id,
+        len(members),
+        record.member_count,
+        unknown,
+        tuple(sorted(missing)),
+        method=str(delivery.get("method")) if delivery.get("method") else None,
     )
 
 
@@ -123,10 +130,36 @@ def drift_lines(results: list[CohortDrift]) -> Iterator[str]:
         yield f"  {r.cohort_id}: drift in {scope} recorded members"
         if r.unknown:
             shown = ", ".join(r.unknown[:SHOWN])
-            yield f"    {len(r.unknown):,} unknown to Braze (cohort import skips them): {shown}"
+            why = (
+                "cohort import skips them"
+                if r.method == "cohort_import"
+                else "the attribute was never set on them"
+            )
+            yield f"    {len(r.unknown):,} unknown to Braze ({why}): {shown}"
         if r.missing_value:
             shown = ", ".join(r.missing_value[:SHOWN])
             yield (
                 f"    {len(r.missing_value):,} no longer hold the cohort's value (array full or "
                 f"edited outside cohortops): {shown}"
             )
+
+
+def drift_json(results: list[CohortDrift]) -> str:
+    """Documented keys: cohort_id, method, checked, recorded, drifted, unknown, missing_value,
+    skipped_reason (why a cohort was not checked, else null)."""
+    return json.dumps(
+        [
+            {
+                "cohort_id": r.cohort_id,
+                "method": r.method,
+                "checked": r.checked,
+                "recorded": r.recorded,
+                "drifted": r.drifted,
+                "unknown": list(r.unknown),
+                "missing_value": list(r.missing_value),
+                "skipped_reason": r.skipped_reason,
+            }
+            for r in results
+        ],
+        indent=2,
+    )

@@ -7,7 +7,10 @@ from typing import Any
 
 from cohortops.plan.model import CohortPlan, Plan, Summary
 
-NO_CHANGES = "No changes. Braze matches the configuration."
+NO_CHANGES = (
+    "No changes: the state matches the configuration. `cohortops drift` checks Braze against "
+    "the state."
+)
 SYMBOLS = {"create": "+", "update": "~", "rename": ">", "destroy": "-", "noop": " "}
 
 

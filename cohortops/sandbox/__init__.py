@@ -7,7 +7,7 @@ Start it in a thread (port 0 picks a free port)::
         server.seed_users({"external_ids_range": {"prefix": "user_", "count": 10**6, "width": 9}})
         ...  # Braze client at server.base_url, API key "sandbox-key"
 
-Braze endpoints (contract in shared/braze-api.md): ``POST /users/track``, ``/users/export/ids``,
+Braze endpoints (contract in docs/braze-api.md): ``POST /users/track``, ``/users/export/ids``,
 ``/users/alias/new``, ``/users/delete`` (Bearer key with the same-named permission: 401 unknown,
 403 missing permission) and ``POST /partners/{partner}/cohorts`` and ``.../cohorts/users`` (keys
 in the body). All of them share one fixed, clock-aligned rate-limit window (``rate_limit`` per

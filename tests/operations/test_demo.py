@@ -20,7 +20,7 @@ def test_demo_runs_the_whole_loop_and_converges() -> None:
     steps = ["$ cohortops validate", "$ cohortops plan", "$ cohortops apply", "$ cohortops history"]
     assert [out.index(s) for s in steps] == sorted(out.index(s) for s in steps)
     assert "Plan: 4 cohorts to change, +10,550 / -0 members" in out
-    assert out.count("No changes. Braze matches the configuration.") == 1
+    assert out.count("No changes: the state matches the configuration.") == 1
     assert "Audit log intact" in out
 
 

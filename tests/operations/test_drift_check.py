@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from cohortops.apply.progress import Progress
 from cohortops.config.model import StateConfig
 from cohortops.operations.apply_run import apply_command
 from cohortops.operations.context import App
-from cohortops.operations.drift_check import check_cohort, drift_lines
+from cohortops.operations.drift_check import check_cohort, drift_json, drift_lines
 from cohortops.plan import render
 from cohortops.sandbox import (
     DEFAULT_API_KEY,
@@ -66,7 +67,16 @@ def test_drift_finds_users_braze_does_not_know(app: App) -> None:
         assert result.checked == 5
         assert result.unknown == ("ghost_1", "ghost_2")
         assert result.missing_value == ()
-    assert "2 unknown to Braze" in "\n".join(drift_lines(results))
+    text = "\n".join(drift_lines(results))
+    # Each delivery method says why in its own words.
+    assert "2 unknown to Braze (the attribute was never set on them)" in text
+    assert "2 unknown to Braze (cohort import skips them)" in text
+    rows = json.loads(drift_json(results))
+    assert [(r["cohort_id"], r["method"], r["drifted"]) for r in rows] == [
+        ("by-attr", "attribute", True),
+        ("by-import", "cohort_import", True),
+    ]
+    assert rows[0]["unknown"] == ["ghost_1", "ghost_2"]
 
 
 def test_drift_finds_values_removed_outside_cohortops(app: App, sandbox: SandboxServer) -> None:

@@ -47,7 +47,7 @@ def test_no_changes_comment() -> None:
     md = render_markdown(
         make_plan(cfg, state(record(cfg, "a", 1)), {"a": diff("a", recorded=1)}, now=NOW)
     )
-    assert "**No changes. Braze matches the configuration.**" in md
+    assert "**No changes: the state matches the configuration. `cohortops drift` checks Braze" in md
     assert "<details>" not in md
 
 

@@ -47,7 +47,10 @@ def test_durations() -> None:
 def test_no_changes() -> None:
     cfg = config([cohort("a")])
     plan = make_plan(cfg, state(record(cfg, "a", 1)), {"a": diff("a", recorded=1)}, now=NOW)
-    assert render_text(plan) == "No changes. Braze matches the configuration.\n"
+    assert render_text(plan) == (
+        "No changes: the state matches the configuration. `cohortops drift` checks Braze "
+        "against the state.\n"
+    )
 
 
 def test_cohort_block_with_samples_counts_and_totals() -> None:
