@@ -171,7 +171,7 @@ class Schedule:
 class Notify:
     email: tuple[str, ...] = ()
     webhook: Secret | None = None
-    on: tuple[Literal["success", "failure", "changes"], ...] = ("failure", "changes")
+    on: tuple[Literal["success", "failure", "changes", "recovery"], ...] = ("failure", "changes")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ class RunReport:
     total_members: int = 0
     error: str | None = None
     apply_id: str | None = None
+    recovered: bool = False  # the cohort's previous run had failed and this one did not
 
     @property
     def is_failure(self) -> bool:
@@ -44,6 +45,8 @@ class RunReport:
     def events(self) -> frozenset[str]:
         """The ``notify.on`` events this run raises."""
         found = {"failure"} if self.is_failure else {"success"}
+        if self.recovered and not self.is_failure:
+            found.add("recovery")
         if self.has_changes:
             found.add("changes")
         return frozenset(found)

@@ -25,6 +25,7 @@ from cohortops.braze import BrazeClient
 from cohortops.config.model import CohortImportDelivery, Config
 from cohortops.errors import ApplyError, CohortopsError
 from cohortops.operations.context import App, check_fresh
+from cohortops.operations.run_notices import last_results, notify_all, report_of
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.planfile import plan_digest, read_plan
 from cohortops.state import Store
@@ -98,6 +99,8 @@ def apply_command(
             yield render(plan, "text").rstrip("\n")  # the reviewed plan was approved in review
         elif not confirm(render(plan, "text")):
             raise CohortopsError("Apply cancelled; nothing was sent.")
+        changed = [c.cohort_id for c in plan.cohorts if c.is_change]
+        previous = last_results(store, changed)
         try:
             result = apply_plan(
                 app,
@@ -114,6 +117,15 @@ def apply_command(
             raise
         yield f"Apply {result.apply_id} finished:"
         yield from summarize(result.outcomes)
+        # A manual apply tells the same people a scheduled run would.
+        records = [
+            r
+            for c in changed
+            if (r := store.last_run(c)) is not None and r.apply_id == result.apply_id
+        ]
+        names = {c.cohort_id: c.name for c in plan.cohorts}
+        reports = [report_of(r, names[r.cohort_id], previous[r.cohort_id]) for r in records]
+        yield from notify_all(app.config, reports)
         skipped = [c.cohort_id for c in plan.cohorts if c.errored]
         record_failed_runs(store, plan, actor, None)
         if skipped:

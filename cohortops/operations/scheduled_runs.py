@@ -22,9 +22,10 @@ from cohortops.apply.progress import Progress
 from cohortops.config.model import Cohort, Config
 from cohortops.config.schedule import describe, due_at, next_at
 from cohortops.errors import CohortopsError, Interrupted
-from cohortops.notify import RunReport, RunResult, deliver
+from cohortops.notify import RunReport, RunResult
 from cohortops.operations.apply_run import apply_plan
 from cohortops.operations.context import App
+from cohortops.operations.run_notices import last_results, notify_all, with_recovery
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.summary import summarize
 from cohortops.state import Store
@@ -94,13 +95,12 @@ def run_due(
         for guard in plan.guards:
             if guard.severity == "warn":
                 echo(f"  warning ({guard.kind}): {guard.reason}")
-        reports = run.execute(plan)
+        previous = last_results(store, (item.cohort_id for item in chosen))
+        reports = [with_recovery(r, previous.get(r.cohort_id)) for r in run.execute(plan)]
     for report in reports:
         echo(_result_line(report))
-    for report in reports:
-        cohort = config.cohorts[report.cohort_id]
-        for delivery in deliver(cohort.notify, report, environ=env):
-            echo(delivery.line(report.cohort_id))
+    for line in notify_all(config, reports, env):
+        echo(line)
     if run.fatal is not None:
         raise run.fatal
     failed = [r.cohort_id for r in reports if r.is_failure]

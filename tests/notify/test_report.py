@@ -48,3 +48,11 @@ def test_subjects_and_body() -> None:
 )
 def test_events(result: str, changes: dict[str, int], events: set[str]) -> None:
     assert report(result, **changes).events() == events
+
+
+def test_recovery_is_an_event_only_when_the_run_did_not_fail() -> None:
+    from notify.conftest import report
+
+    assert "recovery" in report("success", recovered=True).events()
+    assert "recovery" not in report("success").events()
+    assert "recovery" not in report("failed", recovered=True).events()

@@ -341,3 +341,35 @@ def test_a_second_concurrent_run_fails_fast_on_the_lock(project: Project) -> Non
     assert history(project) == [] and project.recorded() == {}
     assert run(project, SUNDAY)[0] == 0  # once released, the due run goes ahead
     assert history(project)[-1].result == "success"
+
+
+def test_recovery_notifies_once_the_first_run_after_a_failure(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    notify = {"email": ["growth@example.com"], "on": ["recovery"]}
+    project.write(
+        {"flaky": CohortSpec("attribute", ids("u", 0, 10), {"schedule": DAILY, "notify": notify})}
+    )
+    source = project.configs / "data" / "flaky.csv"
+    kept = source.read_text()
+    source.unlink()
+    assert run(project, SUNDAY)[0] == 1  # failed: "recovery" alone sends nothing
+    assert smtp_server.messages == []
+    source.write_text(kept)
+    code, lines = run(project, SUNDAY + dt.timedelta(days=1))
+    assert code == 0, lines
+    [mail] = smtp_server.messages  # the first success after the failure
+    assert mail.message["Subject"].startswith("[cohortops] flaky")
+    assert run(project, SUNDAY + dt.timedelta(days=2))[0] == 0
+    assert len(smtp_server.messages) == 1  # a second success is no recovery
+
+
+def test_a_manual_apply_notifies_like_a_scheduled_run(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    notify = {"email": ["growth@example.com"], "on": ["changes"]}
+    project.write({"hand": CohortSpec("attribute", ids("u", 0, 10), {"notify": notify})})
+    lines = project.apply()
+    assert any(line.startswith("  hand: notified by email") for line in lines), lines
+    [mail] = smtp_server.messages
+    assert mail.message["Subject"] == "[cohortops] hand: +10 / -0 members"
