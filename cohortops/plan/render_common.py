@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from cohortops.plan.model import CohortPlan, Plan, Summary
+from cohortops.sources.hygiene import MESSAGES
 
 NO_CHANGES = (
     "No changes: the state matches the configuration. `cohortops drift` checks Braze against "
@@ -86,6 +87,16 @@ def member_line(cp: CohortPlan) -> str:
         f"members: +{num(cp.adds)} / -{num(cp.removes)} "
         f"(desired {num(cp.desired_count)}, recorded {num(cp.recorded_count)})"
     )
+
+
+def hygiene_line(cp: CohortPlan) -> str | None:
+    """What the source hygiene dropped, so a reviewer sees it without the JSON plan."""
+    parts = []
+    if cp.duplicates:
+        parts.append(plural(cp.duplicates, "duplicate row"))
+    for reason, count in sorted(cp.skipped.items()):
+        parts.append(f"{num(count)} skipped: {MESSAGES.get(reason, reason)}")
+    return "source: " + "; ".join(parts) if parts else None
 
 
 def cost_line(cp: CohortPlan) -> str:

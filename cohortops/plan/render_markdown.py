@@ -70,6 +70,11 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_LIMIT, sample: int = SAMP
             "guards: `apply` refuses them unless the flag named below is given.\n"
         )
     notes = _guard_lines(plan.guards) + [f"- ⚠️ {_inline(w.message)}" for w in plan.warnings]
+    notes += [
+        f"- 🧹 {code(cp.cohort_id)} {_inline(hygiene)}"
+        for cp in fmt.ordered(plan)
+        if (hygiene := fmt.hygiene_line(cp)) is not None
+    ]
     notes_hidden = out.add_all(notes, keep=limit // 2)
     if notes:
         out.add("")

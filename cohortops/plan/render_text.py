@@ -96,6 +96,9 @@ def _cohort(
         return [*out, paint("!", f"{pad}ERROR: {cp.errored}")]
     if cp.adds or cp.removes or cp.action != "noop":
         out.append(pad + fmt.member_line(cp))
+    hygiene = fmt.hygiene_line(cp)
+    if hygiene:
+        out.append(pad + paint("dim", hygiene))
     if not cp.baseline:
         out += _ids(cp.to_add, cp.adds, "+", "to add", paint, sample)
     out += _ids(cp.to_remove, cp.removes, "-", "to remove", paint, sample)

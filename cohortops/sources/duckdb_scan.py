@@ -20,6 +20,7 @@ from cohortops.sources.hygiene import (
     CONTROL,
     CONTROL_RE2,
     EMPTY,
+    HEADER,
     MAX_ID_LENGTH,
     MAX_ISSUES,
     MESSAGES,
@@ -174,13 +175,17 @@ def csv_scan(source: FileSource, cohort_id: str, *, parallel: bool = True) -> Du
     wanted = f"c{layout.index}"
     all_columns = max(len(layout.names), layout.index + 1)
     breaks = " + ".join(_line_breaks(f"c{i}") for i in range(all_columns))
+    flag = "NULL::VARCHAR"
+    if source.header and layout.index < len(layout.names):
+        header = lit(layout.names[layout.index])
+        flag = f"CASE WHEN {wanted} = {header} THEN {lit(HEADER)} END"
     return DuckScan(
         rows_sql=(
-            f"SELECT {wanted} AS raw, NULL::VARCHAR AS flag "
+            f"SELECT {wanted} AS raw, {flag} AS flag "
             f"FROM {_csv_reader(source, layout.index + 1, parallel=parallel)}"
         ),
         positioned_sql=(
-            f"SELECT row_number() OVER () AS pos, {wanted} AS raw, NULL::VARCHAR AS flag, "
+            f"SELECT row_number() OVER () AS pos, {wanted} AS raw, {flag} AS flag, "
             f"{breaks} AS nl FROM {_csv_reader(source, all_columns, parallel=parallel)}"
         ),
         ordered=True,

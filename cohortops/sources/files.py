@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from cohortops.config.model import FileSource
 from cohortops.errors import SourceError
-from cohortops.sources.hygiene import BAD_JSON, NOT_OBJECT, one_line, scalar_to_raw
+from cohortops.sources.hygiene import BAD_JSON, HEADER, NOT_OBJECT, one_line, scalar_to_raw
 
 Row = tuple[int, str | None, str | None]
 
@@ -110,6 +110,7 @@ def csv_layout(source: FileSource, cohort_id: str) -> CsvLayout:
 def iter_csv(source: FileSource, cohort_id: str) -> Iterator[Row]:
     layout = csv_layout(source, cohort_id)
     index = layout.index
+    header = layout.names[index] if source.header and index < len(layout.names) else None
     try:
         with source.path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle, delimiter=source.delimiter)
@@ -121,7 +122,8 @@ def iter_csv(source: FileSource, cohort_id: str) -> Iterator[Row]:
                 before = reader.line_num
                 if not record:
                     continue
-                yield line, (record[index] if index < len(record) else None), None
+                value = record[index] if index < len(record) else None
+                yield line, value, (HEADER if header is not None and value == header else None)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise unreadable(source, cohort_id, str(exc)) from exc
 

@@ -27,6 +27,7 @@ CONTROL = "control_character"
 BAD_TYPE = "not_string_or_integer"
 BAD_JSON = "invalid_json"
 NOT_OBJECT = "not_json_object"
+HEADER = "repeated_header"  # a CSV row equal to the header: two exports concatenated
 BLANK = "blank"  # a blank line: skipped silently, never counted
 
 MESSAGES: Mapping[str, str] = {
@@ -36,6 +37,7 @@ MESSAGES: Mapping[str, str] = {
     BAD_TYPE: "identifier is neither a string nor an integer",
     BAD_JSON: "line is not valid JSON",
     NOT_OBJECT: "line is not a JSON object",
+    HEADER: "row repeats the header (two exports concatenated?)",
 }
 
 # Trimmed from both ends: Python's str.isspace() set, plus the BOM and the zero-width space that

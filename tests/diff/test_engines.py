@@ -149,3 +149,17 @@ def test_missing_snapshot_is_a_state_error(engine: DiffEngine, tmp_path: Path) -
     members = RecordedMembers("c", tmp_path / "gone.parquet", [], [], 3)
     with pytest.raises(StateError, match="Recorded members of cohort c"):
         engine.diff("c", csv_source(tmp_path, ["a"]), members)
+
+
+def test_a_row_repeating_the_header_is_skipped_and_located(
+    engine: DiffEngine, tmp_path: Path
+) -> None:
+    # Two exports concatenated: the second header must never become a member.
+    path = tmp_path / "desired.csv"
+    path.write_text("user_id,n\nu1,1\nu2,2\nuser_id,n\nu3,3\n", encoding="utf-8")
+    source = FileSource(path=path, format="csv", column="user_id")
+    diff = engine.diff("c", source, recorded(tmp_path, None))
+    assert diff.to_add.to_pylist() == ["u1", "u2", "u3"]
+    assert dict(diff.skipped) == {"repeated_header": 1}
+    assert [i.where.rsplit(":", 1)[1] for i in diff.issues] == ["4"]
+    assert "repeats the header" in diff.issues[0].message

@@ -123,3 +123,24 @@ def test_colour_only_when_asked_and_control_characters_escaped() -> None:
     assert '+ "evil\\u001b[2Jid"' in plain
     coloured = render_text(plan, color=True)
     assert "\x1b[32m  + a\x1b[0m" in coloured
+
+
+def test_source_hygiene_counts_show_in_text_and_markdown() -> None:
+    import dataclasses
+
+    from cohortops.plan.render_markdown import render_markdown
+    from cohortops.plan.render_text import render_text
+
+    cfg = config([cohort("churn")], destinations=[destination()])
+    st = state(record(cfg, "churn", 100))
+    plan = make_plan(cfg, st, {"churn": diff("churn", add=users(2, "n_"), recorded=100)}, now=NOW)
+    cp = dataclasses.replace(
+        plan.cohorts[0], duplicates=3, skipped={"repeated_header": 1, "empty": 2}
+    )
+    plan = dataclasses.replace(plan, cohorts=(cp, *plan.cohorts[1:]))
+    expected = (
+        "source: 3 duplicate rows; 2 skipped: empty identifier; 1 skipped: row repeats the "
+        "header (two exports concatenated?)"
+    )
+    assert expected in render_text(plan)
+    assert expected in render_markdown(plan)
