@@ -12,12 +12,26 @@ from cohortops.cli.root import cli
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=int, default=4400, show_default=True, help="Port to listen on.")
-@click.option("--api-key", default="sandbox-key", show_default=True, help="REST API key.")
+@click.option(
+    "--api-key", default="sandbox-key", show_default=True, help="REST API key (all permissions)."
+)
+@click.option(
+    "--partner-key",
+    default="sandbox-partner-key",
+    show_default=True,
+    help="Cohort import partner_api_key it accepts.",
+)
+@click.option(
+    "--data-import-key",
+    default="sandbox-data-import-key",
+    show_default=True,
+    help="Cohort import client_secret (the workspace's data import key) it accepts.",
+)
 @click.option(
     "--users",
     "users_file",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    help="Users to seed.",
+    help="Users to seed: a CSV with a header (external_id or first column), JSON or JSONL.",
 )
 @click.option("--rate-limit", type=int, default=None, help="Requests per window (default: none).")
 @click.option("--window", type=float, default=3.0, show_default=True, help="Window seconds.")
@@ -35,6 +49,8 @@ def sandbox(
     host: str,
     port: int,
     api_key: str,
+    partner_key: str,
+    data_import_key: str,
     users_file: Path | None,
     rate_limit: int | None,
     window: float,
@@ -46,9 +62,16 @@ def sandbox(
 ) -> None:
     """Serve a Braze-compatible API locally until Ctrl-C."""
     from cohortops.sandbox import ALL_PERMISSIONS, SandboxConfig, serve_forever
+    from cohortops.sandbox.seeds import read_users_file, seed_size
 
+    seeded = "no users seeded"
+    if users_file is not None:
+        count = seed_size(read_users_file(users_file))
+        seeded = f"seeded {'some' if count is None else f'{count:,}'} user(s) from {users_file}"
     config = SandboxConfig(
         api_keys={api_key: ALL_PERMISSIONS},
+        partner_api_keys=frozenset({partner_key}),
+        client_secrets=frozenset({data_import_key}),
         rate_limit=rate_limit,
         rate_window_seconds=window,
         latency_ms=latency_ms,
@@ -60,7 +83,10 @@ def sandbox(
     )
 
     def ready(url: str) -> None:
-        click.echo(f"Braze sandbox listening on {url} (API key: {api_key}). Ctrl-C stops it.")
+        click.echo(f"Braze sandbox listening on {url}; {seeded}. Ctrl-C stops it.")
+        click.echo(f"  REST API key (Authorization: Bearer): {api_key}")
+        click.echo(f"  partner_api_key (cohort import):       {partner_key}")
+        click.echo(f"  client_secret / data import key:       {data_import_key}")
 
     serve_forever(config, host, port, on_ready=ready)
 

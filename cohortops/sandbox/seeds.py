@@ -12,6 +12,8 @@ Accepted shapes, combinable in one object:
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,9 +122,31 @@ def parse_seed(payload: Any) -> Seed:
     return Seed(tuple(id_sources), tuple(normalise_record(r) for r in users))
 
 
+def seed_size(seed: Seed) -> int | None:
+    """How many users a seed holds, or None when it is a lazy range that counting would use up."""
+    sized = [ids for ids in seed.external_ids if isinstance(ids, list | tuple)]
+    if len(sized) != len(seed.external_ids):
+        return None
+    return sum(len(ids) for ids in sized) + len(seed.records)
+
+
+def _read_csv(path: Path, data: bytes) -> Seed:
+    """A CSV with a header: ids from its ``external_id`` column, else from its first column."""
+    rows = csv.reader(io.StringIO(data.decode("utf-8-sig", "replace")))
+    header = next(rows, None)
+    if not header:
+        raise SandboxError(
+            f"{path} is empty; a CSV users file needs a header row.",
+            hint="Write a header such as `external_id`, then one id per line.",
+        )
+    index = header.index("external_id") if "external_id" in header else 0
+    ids = [row[index].strip() for row in rows if len(row) > index and row[index].strip()]
+    return Seed((ids,) if ids else ())
+
+
 def read_users_file(path: Path) -> Seed:
-    """JSON (any seed shape) or JSONL (one record per line; a line not starting with ``{`` is an
-    external id)."""
+    """A CSV with a header (``.csv``), JSON (any seed shape) or JSONL (one record per line; a
+    line not starting with ``{`` is an external id)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -130,6 +154,8 @@ def read_users_file(path: Path) -> Seed:
             f"Cannot read the sandbox users file {path}: {exc.strerror}.",
             hint="Check the path given to --users.",
         ) from None
+    if path.suffix.lower() == ".csv":
+        return _read_csv(path, data)
     try:
         return parse_seed(orjson.loads(data))
     except orjson.JSONDecodeError:
