@@ -90,6 +90,13 @@ def test_init_writes_a_config_that_validates(tmp_path: Path) -> None:
     result = run("init", str(tmp_path / "cfg"))
     assert result.returncode == 0, result.stderr
     assert run("validate", "-c", str(tmp_path / "cfg")).returncode == 0
+    # The editor's $schema reference resolves to a file beside the YAML, offline.
+    first = (tmp_path / "cfg" / "cohortops.yaml").read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=./cohortops.schema.json"
+    schema = json.loads((tmp_path / "cfg" / "cohortops.schema.json").read_text())
+    assert schema == json.loads((REPO / "schemas" / "cohortops.schema.json").read_text())
+    ignored = (tmp_path / "cfg" / ".gitignore").read_text().splitlines()
+    assert ".cohortops/" in ignored and "*.plan" in ignored
     again = run("init", str(tmp_path / "cfg"))
     assert again.returncode == 1
     assert "already exists" in again.stderr

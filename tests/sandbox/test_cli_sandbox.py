@@ -22,9 +22,9 @@ def test_every_sandbox_option_has_help() -> None:
 def test_banner_lists_every_key_and_the_users_loaded_from_a_csv(tmp_path: Path) -> None:
     users = tmp_path / "users.csv"
     users.write_text("external_id,plan\nu1,pro\nu2,free\nu3,pro\n")
+    keys = ["--api-key", "REST", "--partner-key", "PARTNER", "--data-import-key", "IMPORT"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cohortops", "sandbox", "--port", "0", "--users", str(users)]
-        + ["--api-key", "REST", "--partner-key", "PARTNER", "--data-import-key", "IMPORT"],
+        [sys.executable, "-m", "cohortops", "sandbox", "--port", "0", "--users", str(users), *keys],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
