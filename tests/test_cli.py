@@ -210,3 +210,51 @@ def test_no_color_flag_sets_no_color_for_the_process() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO
     )
     assert result.stdout.strip().splitlines()[-1] == "True 0", result.stderr
+
+
+def test_validate_json_lists_what_it_read_and_every_problem(tmp_path: Path) -> None:
+    ok = run("validate", "-c", str(REPO / "configs"), "--format", "json")
+    assert ok.returncode == 0, ok.stderr
+    summary = json.loads(ok.stdout)
+    assert summary["valid"] is True and summary["problems"] == []
+    assert "power-users" in summary["cohorts"] and summary["destinations"] == ["braze-prod"]
+    (tmp_path / "a.yaml").write_text("version: 1\ncohorts: {x: {connection: y}}\n")
+    bad = run("validate", "-c", str(tmp_path), "--format", "json")
+    assert bad.returncode == 1
+    report = json.loads(bad.stdout)
+    assert report["valid"] is False
+    assert any("missing required key 'identifier'" in p for p in report["problems"])
+
+
+def test_one_problem_and_many_problems_start_alike(tmp_path: Path) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "a.yaml").write_text("version: 1\nnope: 1\n")
+    (tmp_path / "many").mkdir()
+    (tmp_path / "many" / "a.yaml").write_text("version: 1\nnope: 1\nalso: 2\n")
+    one = run("validate", "-c", str(tmp_path / "one")).stderr.strip().splitlines()
+    many = run("validate", "-c", str(tmp_path / "many")).stderr.strip().splitlines()
+    assert len(one) == 1 and len(many) == 2
+    assert all(line.startswith(str(tmp_path)) for line in one + many), (one, many)
+
+
+def test_every_unknown_key_is_reported_with_a_suggestion(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("version: 1\ncohort: {}\nzzz: 2\n")
+    lines = run("validate", "-c", str(tmp_path)).stderr.strip().splitlines()
+    assert lines == [
+        f"{tmp_path / 'a.yaml'}:2:1: $.cohort: unknown key 'cohort'; did you mean 'cohorts'?",
+        f"{tmp_path / 'a.yaml'}:3:1: $.zzz: unknown key 'zzz'; allowed: cohorts, connections, "
+        "destinations, state, version",
+    ]
+
+
+def test_an_endpoint_without_scheme_is_one_plain_error(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "version: 1\ndestinations:\n  b:\n    rest_endpoint: 127.0.0.1:4471\n"
+        "    api_key: ${env:X}\n"
+    )
+    lines = run("validate", "-c", str(tmp_path)).stderr.strip().splitlines()
+    assert lines == [
+        f'{tmp_path / "a.yaml"}:4:20: $.destinations.b.rest_endpoint: "127.0.0.1:4471" is not '
+        "a URL: write the scheme too, e.g. https://rest.fra-01.braze.eu (or "
+        "http://127.0.0.1:4400 for the sandbox), or use an ${env:NAME} reference"
+    ]

@@ -17,6 +17,7 @@ from cohortops.cli.root import (
     overrides_given,
     pass_app,
     render,
+    report_format_option,
 )
 from cohortops.errors import CohortopsError
 from cohortops.operations.context import App
@@ -75,19 +76,26 @@ def apply(
     help="Run this cohort now, whatever its schedule (repeatable).",
 )
 @override_options
+@report_format_option
 @pass_app
-def run(app: App, now_cohorts: tuple[str, ...], **flags: bool) -> None:
-    """Apply the cohorts whose schedule is due (for cron or a CI schedule), or --now COHORT."""
+def run(app: App, now_cohorts: tuple[str, ...], fmt: str, **flags: bool) -> None:
+    """Apply the cohorts whose schedule is due (for cron or a CI schedule), or --now COHORT.
+
+    With --format json the progress lines go to stderr and stdout holds one JSON array of the
+    cohorts' results.
+    """
     import datetime as dt
 
-    from cohortops.operations.scheduled_runs import run_due
+    from cohortops.operations.scheduled_runs import reports_json, run_due
 
+    as_json = fmt == "json"
     code = run_due(
         app,
         now=dt.datetime.now(dt.UTC),
         targets=now_cohorts,
         manual=bool(now_cohorts),
-        echo=click.echo,
+        echo=lambda line: click.echo(line, err=as_json),
         overrides=overrides_given(flags),
+        on_reports=(lambda reports: click.echo(reports_json(reports))) if as_json else None,
     )
     sys.exit(code)

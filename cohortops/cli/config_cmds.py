@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import click
 
-from cohortops.cli.root import cli, config_option, pass_app
+from cohortops.cli.root import cli, config_option, pass_app, report_format_option
+from cohortops.errors import ConfigError
 from cohortops.operations.context import App
 
 
 @cli.command()
 @config_option
+@report_format_option
 @pass_app
-def validate(app: App) -> None:
+def validate(app: App, fmt: str) -> None:
     """Check the configuration files (schema and rules); report every problem at once."""
+    if fmt == "json":
+        try:
+            config = app.config
+        except ConfigError as exc:
+            problems = list(exc.diagnostics) or [exc.message]
+            click.echo(json.dumps({"valid": False, "problems": problems}, indent=2))
+            sys.exit(exc.exit_code)
+        summary = {
+            "valid": True,
+            "problems": [],
+            "files": [str(f) for f in config.files],
+            "destinations": sorted(config.destinations),
+            "connections": sorted(config.connections),
+            "cohorts": sorted(config.cohorts),
+        }
+        click.echo(json.dumps(summary, indent=2))
+        return
     config = app.config
     click.echo(
         f"Configuration valid: {len(config.files)} file(s), {len(config.destinations)} "

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from cohortops.errors import CohortopsError, Interrupted
+from cohortops.errors import CohortopsError, ConfigError, Interrupted
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> None:
     args = [a for a in args if a not in ("--debug", "--no-color")]
     try:
         code = cli.main(args=args, prog_name="cohortops", standalone_mode=False)
+    except ConfigError as exc:
+        # Located problems read like a compiler's, one per line, however many there are.
+        text = "\n".join(exc.diagnostics) if exc.diagnostics else f"Error: {exc}"
+        click.echo(text, err=True)
+        sys.exit(exc.exit_code)
     except CohortopsError as exc:
         click.echo(f"Error: {exc}" if "\n" not in str(exc) else str(exc), err=True)
         sys.exit(exc.exit_code)

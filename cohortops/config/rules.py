@@ -76,6 +76,8 @@ def _url_problem(entity: Entity, *path: str) -> Problem | None:
     value = entity.get(*path)
     if not isinstance(value, str) or value.startswith("${env:"):
         return None  # resolved at use; the client checks it then
+    if not value.startswith(("http://", "https://")):
+        return None  # the schema's pattern already said so, once
     try:
         parts = urllib.parse.urlsplit(value)
         parts.port  # noqa: B018 (raises on a malformed port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from functools import cache
 from importlib import resources
@@ -39,18 +40,29 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
     return [error]
 
 
+def _unknown_keys(error: ValidationError) -> list[tuple[JsonPath, str]]:
+    """One problem per unknown key, each with the closest allowed key or the whole list."""
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    known = sorted(schema.get("properties", {}))
+    instance: Any = error.instance
+    extra = sorted(set(instance) - set(known)) or ["?"]
+    found = []
+    for key in extra:
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        if close:
+            hint = f"; did you mean '{close[0]}'?"
+        else:
+            hint = f"; allowed: {', '.join(known)}" if known else ""
+        found.append(((*tuple(error.absolute_path), key), f"unknown key '{key}'{hint}"))
+    return found
+
+
 def _message(error: ValidationError) -> tuple[JsonPath, str]:
     path: JsonPath = tuple(error.absolute_path)
     instance: Any = error.instance
     kind: Any = error.validator
     schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
     expected: Any = error.validator_value
-    if kind == "additionalProperties":
-        extra = sorted(set(instance) - set(schema.get("properties", {})))
-        allowed = ", ".join(sorted(schema.get("properties", {})))
-        key = extra[0] if extra else "?"
-        hint = f"; allowed: {allowed}" if allowed else ""
-        return (*path, key), f"unknown key '{key}'{hint}"
     if kind == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         return path, f"missing required key '{missing}'"
@@ -66,7 +78,7 @@ def _message(error: ValidationError) -> tuple[JsonPath, str]:
         listed = ", ".join(json.dumps(o) for o in options)
         return path, f"{json.dumps(instance)} is not one of {listed}"
     if "x-message" in schema:
-        return path, str(schema["x-message"])
+        return path, str(schema["x-message"]).replace("{value}", json.dumps(instance))
     if kind == "pattern":
         described = schema.get("description", f"must match {expected}")
         return path, f"{json.dumps(instance)} is invalid: {described}"
@@ -88,15 +100,16 @@ def check_schema(parsed: Parsed) -> list[Problem]:
     seen: set[tuple[JsonPath, str]] = set()
     for top in _validator().iter_errors(parsed.data):
         for error in _leaves(top):
-            path, message = _message(error)
-            if (path, message) in seen:
-                continue
-            seen.add((path, message))
-            where = _locate(parsed, path)
-            # point unknown keys and schema nodes at the value when it exists
-            if path in parsed.values and error.validator != "additionalProperties":
-                where = parsed.values[path]
-            problems.append(Problem(where, path, message))
+            unknown = error.validator == "additionalProperties"
+            for path, message in _unknown_keys(error) if unknown else [_message(error)]:
+                if (path, message) in seen:
+                    continue
+                seen.add((path, message))
+                where = _locate(parsed, path)
+                # point schema nodes at the value when it exists; unknown keys at the key
+                if path in parsed.values and not unknown:
+                    where = parsed.values[path]
+                problems.append(Problem(where, path, message))
     return problems
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -52,8 +53,11 @@ def run_due(
     progress: Progress | None = None,
     client_options: dict[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    on_reports: Callable[[list[RunReport]], None] | None = None,
 ) -> int:
     """Run what is due at ``now`` (or, with ``manual``, exactly ``targets``); the exit code.
+
+    ``on_reports`` receives every cohort's report once the run is over (``--format json``).
 
     Without ``manual``, ``targets`` narrows the scheduled cohorts considered. Exit code 1 when a
     cohort failed, was blocked by a guard or could not be planned; 0 otherwise.
@@ -85,6 +89,8 @@ def run_due(
         )
         if not chosen:
             echo(_nothing_due(config, now, targets))
+            if on_reports is not None:
+                on_reports([])
             return 0
         for item in chosen:
             echo(_due_line(config.cohorts[item.cohort_id], item))
@@ -101,6 +107,8 @@ def run_due(
         echo(_result_line(report))
     for line in notify_all(config, reports, env):
         echo(line)
+    if on_reports is not None:
+        on_reports(reports)
     if run.fatal is not None:
         raise run.fatal
     failed = [r.cohort_id for r in reports if r.is_failure]
@@ -321,3 +329,26 @@ def _pair(
 ) -> list[tuple[CohortPlan, CohortOutcome | None]]:
     outcomes = {o.cohort_id: o for o in result.outcomes}
     return [(cp, outcomes.get(cp.cohort_id)) for cp in work]
+
+
+def reports_json(reports: list[RunReport]) -> str:
+    """Documented keys: cohort_id, trigger, result, started_at, ended_at, added, removed,
+    failed, total_members, error, apply_id, recovered."""
+    rows = [
+        {
+            "cohort_id": r.cohort_id,
+            "trigger": r.trigger,
+            "result": r.result,
+            "started_at": r.started_at.isoformat(),
+            "ended_at": r.ended_at.isoformat(),
+            "added": r.added,
+            "removed": r.removed,
+            "failed": r.failed,
+            "total_members": r.total_members,
+            "error": r.error,
+            "apply_id": r.apply_id,
+            "recovered": r.recovered,
+        }
+        for r in reports
+    ]
+    return json.dumps(rows, indent=2)

@@ -373,3 +373,28 @@ def test_a_manual_apply_notifies_like_a_scheduled_run(
     assert any(line.startswith("  hand: notified by email") for line in lines), lines
     [mail] = smtp_server.messages
     assert mail.message["Subject"] == "[cohortops] hand: +10 / -0 members"
+
+
+def test_run_reports_as_json_with_documented_keys(project: Project) -> None:
+    import json
+
+    from cohortops.notify import RunReport
+    from cohortops.operations.scheduled_runs import reports_json
+
+    project.write({"daily": CohortSpec("attribute", ids("u", 0, 5), {"schedule": DAILY})})
+    got: list[list[RunReport]] = []
+    code = run_due(
+        project.app(),
+        now=SUNDAY,
+        echo=lambda _line: None,
+        progress=Progress(enabled=False),
+        client_options=dict(FAST_CLIENT),
+        on_reports=got.append,
+    )
+    assert code == 0
+    [row] = json.loads(reports_json(got[0]))
+    assert set(row) == {
+        "cohort_id", "trigger", "result", "started_at", "ended_at", "added", "removed",
+        "failed", "total_members", "error", "apply_id", "recovered",
+    }  # fmt: skip
+    assert (row["cohort_id"], row["result"], row["added"]) == ("daily", "success", 5)
