@@ -21,10 +21,6 @@ def ts(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime(_TS_FORMAT)
 
 
-def ts_opt(value: dt.datetime | None) -> str | None:
-    return None if value is None else ts(value)
-
-
 def parse_ts(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, _TS_FORMAT).replace(tzinfo=dt.UTC)
 

@@ -38,10 +38,6 @@ class Deltas:
     removed: Any
     max_seq: int  # the last delta row folded in; 0 when there were none
 
-    @property
-    def empty(self) -> bool:
-        return len(self.added) == 0 and len(self.removed) == 0 and self.max_seq == 0
-
 
 def read_delta_rows(tx: Tx, cohort_id: str) -> list[DeltaRow]:
     rows = tx.all(

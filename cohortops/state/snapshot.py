@@ -11,9 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-MemberOp = Literal["add", "remove"]
+from typing import Any
 
 
 @dataclass(frozen=True)

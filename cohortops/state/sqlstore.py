@@ -16,6 +16,7 @@ from typing import Any
 
 from cohortops.errors import StateError
 from cohortops.http.retry import Again, Attempt, GaveUp, RetryPolicy, retry
+from cohortops.membership import MemberOp
 from cohortops.state import auditlog, cohorts, group_commit, history
 from cohortops.state.codec import ts
 from cohortops.state.locks import LockKeeper, OsLock
@@ -37,7 +38,7 @@ from cohortops.state.members import (
     read_delta_rows,
     resolve,
 )
-from cohortops.state.snapshot import LockInfo, MemberOp, RecordedMembers, StateSnapshot
+from cohortops.state.snapshot import LockInfo, RecordedMembers, StateSnapshot
 from cohortops.state.snapstore import SnapshotStore
 from cohortops.state.sqlcore import Db, Tx
 from cohortops.state.store import Store

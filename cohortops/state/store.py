@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
+from cohortops.membership import MemberOp
 from cohortops.state.logs import (
     ApplyJournal,
     AuditEntry,
@@ -21,7 +22,7 @@ from cohortops.state.logs import (
     MemberEvent,
     RunRecord,
 )
-from cohortops.state.snapshot import LockInfo, MemberOp, RecordedMembers, StateSnapshot
+from cohortops.state.snapshot import LockInfo, RecordedMembers, StateSnapshot
 
 
 class Store(ABC):
