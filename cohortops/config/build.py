@@ -42,7 +42,7 @@ def _base_dir(entity: Entity) -> Path:
     return Path(entity.parsed.values[()].file).parent
 
 
-def _secret(value: Any, where: str) -> Secret:
+def _secret(value: object, where: str) -> Secret:
     return Secret(str(value), where)
 
 

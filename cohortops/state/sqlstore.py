@@ -16,7 +16,7 @@ from typing import Any
 
 from cohortops.errors import StateError
 from cohortops.http.retry import Again, Attempt, GaveUp, RetryPolicy, retry
-from cohortops.membership import MemberOp
+from cohortops.membership import IdArray, MemberOp
 from cohortops.state import auditlog, cohorts, group_commit, history
 from cohortops.state.codec import ts
 from cohortops.state.locks import LockKeeper, OsLock
@@ -159,7 +159,7 @@ class SqlStore(Store):
         _row, deltas, path = self._read_members(cohort_id)
         return iter_members(self._duck, path, deltas)
 
-    def members_array(self, cohort_id: str) -> Any:
+    def members_array(self, cohort_id: str) -> IdArray:
         _row, deltas, path = self._read_members(cohort_id)
         return members_array(self._duck, path, deltas)
 
