@@ -24,6 +24,9 @@ class IdArray(Protocol):
     @property
     def null_count(self) -> int: ...
 
+    @property
+    def type(self) -> object: ...  # pyarrow.string() or pyarrow.large_string()
+
     def __len__(self) -> int: ...
 
     def slice(self, offset: int = 0, length: int | None = None) -> IdArray: ...

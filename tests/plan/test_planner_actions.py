@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import pytest
 
+from cohortops.config.model import Cohort
 from cohortops.errors import PlanError
 from cohortops.plan.planner import cohort_settings, make_plan
 
@@ -214,13 +216,18 @@ def test_destroy_with_connection_gone_is_errored_with_the_way_out() -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"connection": "kubit"}, "connection"),
-        ({"identifier": "user_alias", "alias_label": "lbl"}, "identifier"),
+        (lambda c: dataclasses.replace(c, connection="kubit"), "connection"),
+        (
+            lambda c: dataclasses.replace(c, identifier="user_alias", alias_label="lbl"),
+            "identifier",
+        ),
     ],
 )
-def test_identity_change_in_place_is_errored(change: dict[str, str], field: str) -> None:
+def test_identity_change_in_place_is_errored(
+    change: Callable[[Cohort], Cohort], field: str
+) -> None:
     old = config([cohort("c")])
-    new_cohort = dataclasses.replace(old.cohorts["c"], **change)  # type: ignore[arg-type]
+    new_cohort = change(old.cohorts["c"])
     new = config([new_cohort])
     plan = make_plan(new, state(record(old, "c", 5)), {"c": diff("c", recorded=5)}, now=NOW)
     cp = plan.cohort("c")
