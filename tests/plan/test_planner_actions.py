@@ -202,6 +202,17 @@ def test_destroy_cohort_import_says_braze_keeps_the_empty_cohort() -> None:
     assert "cannot delete" in warning.message and "dashboard" in warning.message
 
 
+def test_destroy_with_an_unknown_recorded_identifier_is_errored() -> None:
+    old = config([cohort("gone")])
+    settings = {**cohort_settings(old, old.cohorts["gone"]), "identifier": "email"}
+    st = state(record(old, "gone", 1, settings=settings))
+    cfg = config([])
+    plan = make_plan(cfg, st, {"gone": diff("gone", remove=["a"], recorded=1, desired=0)}, now=NOW)
+    cp = plan.cohort("gone")
+    assert cp.errored is not None and "'email'" in cp.errored and "state forget gone" in cp.errored
+    assert cp.removes == 0 and not plan.has_changes
+
+
 def test_destroy_with_connection_gone_is_errored_with_the_way_out() -> None:
     old = config([cohort("gone")])
     cfg = config([], connections=[import_connection()])
