@@ -51,7 +51,7 @@ def test_the_fresh_read_after_a_compaction_succeeds(
         calls.append(1)
         if len(calls) == 1:
             raise StateError("the snapshot file is gone")
-        return real(*args)  # type: ignore[no-any-return]
+        return real(*args)
 
     monkeypatch.setattr(store, "_local", once_retired)
     monkeypatch.setattr(store, "_moved_on", lambda row: True)
