@@ -39,10 +39,20 @@ def check_postgres(url: str, environ: Mapping[str, str]) -> None:
         pytest.skip(reason)
 
 
+def reachable_postgres_url(environ: Mapping[str, str] = os.environ) -> str:
+    """``COHORTOPS_TEST_PG_URL`` (or the default) once it answers: see :func:`check_postgres`.
+
+    The one gate of every PostgreSQL test; the ``postgres_url`` fixture is built on it, and
+    helpers that need the server only sometimes (lazily) call it directly.
+    """
+    url = environ.get("COHORTOPS_TEST_PG_URL", DEFAULT_PG_URL)
+    check_postgres(url, environ)
+    return url
+
+
 def postgres_url_fixture() -> Iterator[str]:  # wrapped as the session fixture `postgres_url`
     """A reachable PostgreSQL URL; this run's leftover test schemas are dropped at the end."""
-    url = os.environ.get("COHORTOPS_TEST_PG_URL", DEFAULT_PG_URL)
-    check_postgres(url, os.environ)
+    url = reachable_postgres_url()
     yield url
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(

@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "cohortops"
 # Lower number = lower layer. A module may import its own layer or any lower one.
 LAYERS: dict[str, int] = {
     "errors": 0,
+    "membership": 0,  # MemberOp and IdArray, shared by braze, state, diff, plan and apply
     "__init__": 0,
     "__main__": 99,
     "config": 1,

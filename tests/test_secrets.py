@@ -18,7 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pyarrow.parquet as pq
 import pytest
-from apply.harness import CohortSpec, Project, base_env, ids, pg_base_url, schema_url
+from apply.harness import CohortSpec, Project, base_env, ids, schema_url
+from pgsupport import reachable_postgres_url
 
 from cohortops.errors import CohortopsError
 from cohortops.sandbox import ALL_PERMISSIONS, SandboxConfig, serve_in_thread
@@ -174,7 +175,7 @@ def with_password(url: str, password: str, port: int | None = None) -> str:
 
 @pytest.mark.postgres
 def test_postgres_password_stays_secret(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    base = pg_base_url()
+    base = reachable_postgres_url()
     schema = f"cohortops_secrets_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')

@@ -8,15 +8,15 @@ import os
 import socket
 import subprocess
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Trigger = Literal["manual", "ci", "schedule"]
+from cohortops.state.logs import RunTrigger
 
 
 @dataclass(frozen=True)
 class Actor:
     who: str  # "alice" (CI actor), "alice@example.com" (git), "root@host"
-    trigger: Trigger
+    trigger: RunTrigger
     git_commit: str | None = None
     pull_request: int | None = None
 
@@ -55,7 +55,7 @@ def _pull_request(env: dict[str, str]) -> int | None:
     return None
 
 
-def detect_actor(trigger: Trigger | None = None, environ: dict[str, str] | None = None) -> Actor:
+def detect_actor(trigger: RunTrigger | None = None, environ: dict[str, str] | None = None) -> Actor:
     env = dict(os.environ if environ is None else environ)
     in_ci = env.get("CI", "").lower() in {"1", "true", "yes"}
     who = env.get("GITHUB_ACTOR") or env.get("COHORTOPS_ACTOR")

@@ -12,18 +12,19 @@ import datetime as dt
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cohortops.apply.actor import Actor
 from cohortops.apply.members import iter_ids
 from cohortops.apply.progress import Progress
-from cohortops.apply.remote import Remote
+from cohortops.apply.remote import Remote, SentBatch
 from cohortops.apply.summary_lines import first_failure
-from cohortops.braze import BatchExecutor, BatchResult, BrazeRetriesExhausted
+from cohortops.braze import Batch, BatchExecutor, BrazeRetriesExhausted
 from cohortops.errors import BrazeError, CohortopsError, GuardBlockedError, Interrupted
-from cohortops.plan.model import CohortPlan, Plan
+from cohortops.membership import IdArray, MemberOp
+from cohortops.plan.model import ChangeKind, CohortPlan, Plan
 from cohortops.plan.settings import BASELINE_PENDING
 from cohortops.state import Store
 from cohortops.state.logs import ApplyJournal, RunRecord
@@ -34,7 +35,7 @@ ORDER = {"create": 0, "rename": 1, "update": 2, "destroy": 3}
 @dataclass
 class CohortOutcome:
     cohort_id: str
-    action: str
+    action: ChangeKind
     added: int = 0
     removed: int = 0
     baseline: int = 0
@@ -57,7 +58,6 @@ class ApplyInterrupted(Interrupted):
 class ApplyResult:
     apply_id: str
     outcomes: tuple[CohortOutcome, ...]
-    interrupted: bool = False
 
     @property
     def failed_members(self) -> int:
@@ -217,7 +217,7 @@ class Applier:
                 "is left.",
                 tuple(done),
             )
-        return ApplyResult(self.apply_id, tuple(done), interrupted)
+        return ApplyResult(self.apply_id, tuple(done))
 
     def _step(
         self,
@@ -261,7 +261,11 @@ class Applier:
             self.store.upsert_cohort(cohort.cohort_id, settings)
 
     def _send_all(
-        self, cohort: CohortPlan, outcome: CohortOutcome, op: str, remotes: Mapping[str, Remote]
+        self,
+        cohort: CohortPlan,
+        outcome: CohortOutcome,
+        op: MemberOp,
+        remotes: Mapping[str, Remote],
     ) -> None:
         if op == "add" and cohort.baseline:
             self._record_baseline(cohort, outcome)
@@ -285,7 +289,7 @@ class Applier:
             outcome.baseline += len(chunk)
 
     def _record(
-        self, cohort: CohortPlan, op: str, ids: list[str], *, baseline: bool = False
+        self, cohort: CohortPlan, op: MemberOp, ids: list[str], *, baseline: bool = False
     ) -> None:
         audit = {
             "apply_id": self.apply_id,
@@ -294,10 +298,15 @@ class Applier:
             "remote_id": cohort.remote_id,
             "baseline": baseline,
         }
-        self.store.record_batch(cohort.cohort_id, op, ids, audit=audit)  # type: ignore[arg-type]
+        self.store.record_batch(cohort.cohort_id, op, ids, audit=audit)
 
     def _send(
-        self, cohort: CohortPlan, op: str, members: Any, remote: Remote, outcome: CohortOutcome
+        self,
+        cohort: CohortPlan,
+        op: MemberOp,
+        members: IdArray,
+        remote: Remote,
+        outcome: CohortOutcome,
     ) -> None:
         if not len(members) or self.stop.is_set():
             return
@@ -305,7 +314,7 @@ class Applier:
         failure: list[BrazeError] = []
         halt = self._halt = threading.Event()
 
-        def on_done(result: BatchResult[Any]) -> None:
+        def on_done(result: SentBatch) -> None:
             acknowledged = list(result.acknowledged)
             if acknowledged:
                 self._record(cohort, op, acknowledged)
@@ -328,8 +337,9 @@ class Applier:
                     halt.set()
 
         executor = BatchExecutor(remote.requests_per_second, expected_latency=remote.latency)
+        requests: Iterable[Batch] = batches
         try:
-            executor.run(batches, remote.send, on_done, stop=halt)
+            executor.run(requests, remote.send, on_done, stop=halt)
         finally:
             self._halt = None
         outcome.failed.extend(batches.invalid)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as Bar
+    from rich.progress import TaskID
 
 
 class Progress:
@@ -16,8 +20,8 @@ class Progress:
         self.every = every
         self.total = 0
         self.done = 0
-        self._bar: Any = None
-        self._task: Any = None
+        self._bar: Bar | None = None
+        self._task: TaskID | None = None
         self._started = 0.0
         self._last = 0.0
 
@@ -37,7 +41,7 @@ class Progress:
             from rich.progress import Progress as Bar
 
             del TransferSpeedColumn  # bytes/s wording; members/s is rendered in the description
-            self._bar = Bar(
+            bar = self._bar = Bar(
                 "[progress.description]{task.description}",
                 BarColumn(),
                 MofNCompleteColumn(),
@@ -45,8 +49,8 @@ class Progress:
                 TimeRemainingColumn(),
                 transient=True,
             )
-            self._bar.start()
-            self._task = self._bar.add_task("members", total=total)
+            bar.start()
+            self._task = bar.add_task("members", total=total)
 
     def advance(self, n: int) -> None:
         self.done += n
@@ -54,7 +58,7 @@ class Progress:
             return
         now = time.monotonic()
         rate = self.done / max(now - self._started, 1e-9)
-        if self._bar is not None:
+        if self._bar is not None and self._task is not None:
             self._bar.update(self._task, advance=n, description=f"{rate:,.0f} members/s")
         elif now - self._last >= self.every:
             self._last = now

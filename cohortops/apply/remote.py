@@ -19,7 +19,11 @@ from cohortops.braze import (
     cohort_import_batches,
 )
 from cohortops.config.model import CohortImportDelivery, Config, Destination, Secret
+from cohortops.membership import MemberOp
 from cohortops.plan.model import CohortPlan
+
+SentBatch = BatchResult[AttributeBatch] | BatchResult[CohortImportBatch]
+"""What came of one batch ``Remote.send`` sent, whichever endpoint it went to."""
 
 
 def _hint(secret: Secret) -> str | None:
@@ -78,17 +82,17 @@ class Remote:
             client_secret_hint=self._hints[1],
         )
 
-    def batches(self, cohort: CohortPlan, op: str, ids: Iterable[str]) -> Batches[Any]:
-        action: Any = op
-        identifier: Any = cohort.identifier
+    def batches(
+        self, cohort: CohortPlan, op: MemberOp, ids: Iterable[str]
+    ) -> Batches[AttributeBatch] | Batches[CohortImportBatch]:
         if cohort.method == "attribute":
             assert cohort.attribute is not None
             return attribute_batches(
                 ids,
                 attribute=cohort.attribute,
                 value=cohort.remote_id,
-                action=action,
-                identifier=identifier,
+                action=op,
+                identifier=cohort.identifier,
                 # a removal must never create a profile
                 update_existing_only=cohort.update_existing_only or op == "remove",
                 alias_label=cohort.alias_label,
@@ -98,12 +102,12 @@ class Remote:
             ids,
             partner=cohort.partner,
             cohort_id=cohort.remote_id,
-            action=action,
-            identifier=identifier,
+            action=op,
+            identifier=cohort.identifier,
             alias_label=cohort.alias_label,
         )
 
-    def send(self, batch: AttributeBatch | CohortImportBatch) -> BatchResult[Any]:
+    def send(self, batch: AttributeBatch | CohortImportBatch) -> SentBatch:
         if isinstance(batch, AttributeBatch):
             return self.client.track_attributes(batch)
         assert self._secrets is not None

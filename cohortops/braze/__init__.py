@@ -14,7 +14,6 @@ from cohortops.braze.errors import (
 )
 from cohortops.braze.executor import BatchExecutor, ExecutorStats, auto_workers
 from cohortops.braze.requests import (
-    Action,
     AttributeBatch,
     Batch,
     BatchResult,
@@ -36,7 +35,6 @@ __all__ = [
     "DEFAULT_MAX_OBJECTS",
     "DEFAULT_MAX_PAYLOAD_BYTES",
     "MAX_COHORT_IDS",
-    "Action",
     "AttributeBatch",
     "Batch",
     "BatchExecutor",

@@ -11,20 +11,19 @@ from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 from cohortops.errors import BrazeError
+from cohortops.membership import MEMBER_OPS, MemberOp
 
 IdentifierKind = Literal["external_id", "user_alias", "device_id", "braze_id"]
-Action = Literal["add", "remove"]
 
 MAX_STRING_LENGTH = 255
 """Braze ignores (while answering 2xx) keys and string values longer than this."""
 
 _ATTRIBUTE_IDENTIFIERS = frozenset({"external_id", "user_alias", "braze_id"})
 _COHORT_IDENTIFIERS = frozenset({"external_id", "user_alias", "device_id"})
-_ACTIONS = frozenset({"add", "remove"})
 
 
 def _check_common(action: str, identifier: str, alias_label: str | None) -> None:
-    if action not in _ACTIONS:
+    if action not in MEMBER_OPS:
         raise ValueError(f"action must be 'add' or 'remove', not {action!r}")
     if identifier == "user_alias":
         if not alias_label:
@@ -47,7 +46,7 @@ class AttributeBatch:
 
     attribute: str
     value: str
-    action: Action
+    action: MemberOp
     identifier: IdentifierKind
     alias_label: str | None
     ids: tuple[str, ...]
@@ -72,7 +71,7 @@ class CohortImportBatch:
 
     partner: str
     cohort_id: str
-    action: Action
+    action: MemberOp
     identifier: IdentifierKind
     alias_label: str | None
     ids: tuple[str, ...]

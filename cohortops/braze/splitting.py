@@ -16,12 +16,12 @@ import orjson
 from cohortops.braze.payloads import track_object
 from cohortops.braze.requests import (
     MAX_STRING_LENGTH,
-    Action,
     AttributeBatch,
     BatchT,
     CohortImportBatch,
     IdentifierKind,
 )
+from cohortops.membership import MemberOp
 
 DEFAULT_MAX_OBJECTS = 75
 MAX_COHORT_IDS = 1000
@@ -108,7 +108,7 @@ def attribute_batches(
     *,
     attribute: str,
     value: str,
-    action: Action,
+    action: MemberOp,
     identifier: IdentifierKind,
     update_existing_only: bool,
     alias_label: str | None = None,
@@ -149,7 +149,7 @@ def cohort_import_batches(
     *,
     partner: str,
     cohort_id: str,
-    action: Action,
+    action: MemberOp,
     identifier: IdentifierKind,
     alias_label: str | None = None,
     max_ids: int = MAX_COHORT_IDS,

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any
 
 from cohortops.config.model import (
     WEEKDAYS,
@@ -20,7 +20,6 @@ from cohortops.config.model import (
     FileFormat,
     FileSource,
     Guards,
-    IdentifierKind,
     Notify,
     Schedule,
     Secret,
@@ -43,7 +42,7 @@ def _base_dir(entity: Entity) -> Path:
     return Path(entity.parsed.values[()].file).parent
 
 
-def _secret(value: Any, where: str) -> Secret:
+def _secret(value: object, where: str) -> Secret:
     return Secret(str(value), where)
 
 
@@ -101,7 +100,7 @@ def build_source(e: Entity) -> Source:
     fmt = s.get("format") or _FORMATS[path.suffix.lower()]
     return FileSource(
         path=path,
-        format=cast(FileFormat, fmt),
+        format=fmt,
         column=s.get("column"),
         delimiter=s.get("delimiter", ","),
         header=bool(s.get("header", True)),
@@ -131,7 +130,7 @@ def build_cohort(e: Entity) -> Cohort:
         id=e.id,
         name=d.get("name", e.id),
         connection=d["connection"],
-        identifier=cast(IdentifierKind, d["identifier"]),
+        identifier=d["identifier"],
         alias_label=d.get("alias_label"),
         source=build_source(e),
         schedule=build_schedule(d.get("schedule")),

@@ -19,6 +19,8 @@ from cohortops.errors import SecretError
 
 IdentifierKind = Literal["external_id", "user_alias", "device_id"]
 DeliveryMethod = Literal["attribute", "cohort_import"]
+IDENTIFIER_KINDS: tuple[IdentifierKind, ...] = ("external_id", "user_alias", "device_id")
+DELIVERY_METHODS: tuple[DeliveryMethod, ...] = ("attribute", "cohort_import")
 Every = Literal["once", "daily", "weekly", "monthly"]
 FileFormat = Literal["csv", "jsonl", "parquet"]
 

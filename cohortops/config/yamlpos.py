@@ -1,8 +1,12 @@
 """YAML to plain data, keeping the position of every node and refusing duplicate keys.
 
-PyYAML keeps the last of two equal keys without a word; a config tool must not. Scalars are
-resolved with YAML 1.2 core rules: ``16:30`` stays a string (YAML 1.1 reads it as 990) and
-``on``/``yes`` stay strings, so schedules and flags mean what they look like.
+PyYAML keeps the last of two equal keys without a word; a config tool must not. Plain (unquoted)
+scalars resolve to JSON's types only: ``null``/``~``/empty, ``true``/``false`` (any of the
+three capitalisations), decimal integers and decimal floats (``017``, with its leading zero,
+is the float 17.0). Everything else stays a string:
+``16:30`` (YAML 1.1 reads it as 990), ``on``/``yes``, ``0x1F``, ``0o17``, ``.inf``, ``.nan``,
+dates. Merge keys are not expanded: ``<<`` is an ordinary key (which the schema then rejects),
+as in YAML 1.2, which has no merge keys. Anchors and aliases work; an alias repeats the value.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ one-to-one mapping, so the join never collides; longer ids join as strings.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,7 +22,7 @@ SAMPLE = 2048  # values per side that choose the join key
 LONG_SHARE = 0.01  # more long values than this in the sample: one string join instead
 
 
-def as_strings(values: Any) -> pa.Array:
+def as_strings(values: pa.Array | pa.ChunkedArray | Sequence[str]) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if not isinstance(values, pa.Array):

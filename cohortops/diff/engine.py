@@ -32,13 +32,13 @@ class DiffEngine(Protocol):
 
 
 def make_engine(
-    name: EngineName = "duckdb",
+    name: EngineName | str = "duckdb",
     *,
     memory_limit: str = "256MB",
     temp_dir: Path | None = None,
     threads: int | None = None,
 ) -> DiffEngine:
-    """An engine by name. ``memory_limit``, ``temp_dir`` and ``threads`` apply to DuckDB only."""
+    """An engine by name (an unknown one raises ``PlanError``). ``memory_limit``, ``temp_dir`` and ``threads`` apply to DuckDB only."""
     if name == "duckdb":
         from cohortops.diff.duckdb_engine import DuckDBDiffEngine
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from cohortops.membership import IdArray
 from cohortops.sources.issues import SourceIssue
 
 
 @dataclass(frozen=True)
 class MemberDiff:
     cohort_id: str
-    to_add: Any  # pyarrow.StringArray / LargeStringArray, sorted ascending
-    to_remove: Any  # pyarrow.StringArray / LargeStringArray, sorted ascending
+    to_add: IdArray  # sorted ascending
+    to_remove: IdArray  # sorted ascending
     desired_count: int
     recorded_count: int
     issues: tuple[SourceIssue, ...] = ()  # the first ones found, bounded (e.g. 100)

@@ -6,8 +6,7 @@ tests; the DuckDB engine is the one for millions of members.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,7 +18,7 @@ from cohortops.sources.desired import read_source_arrow
 from cohortops.state.snapshot import RecordedMembers
 
 
-def _strings(values: Any) -> Iterable[str]:
+def _strings(values: pa.Array | pa.ChunkedArray | Sequence[str]) -> Iterable[str]:
     if isinstance(values, pa.Array | pa.ChunkedArray):
         return [v for v in values.to_pylist() if v is not None]
     return [v for v in values if v is not None]

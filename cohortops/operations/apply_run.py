@@ -37,7 +37,7 @@ class _StopOnSigint:
 
     def __init__(self, applier: Applier) -> None:
         self.applier = applier
-        self.previous: Any = None
+        self.previous: Callable[[int, FrameType | None], object] | int | None = None
         self.hits = 0
 
     def __enter__(self) -> _StopOnSigint:

@@ -42,7 +42,7 @@ def make_full_plan(
     diffs: dict[str, MemberDiff] = {}
     errors: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="cohortops-diff-") as tmp:
-        differ = make_engine(engine, temp_dir=Path(tmp))  # type: ignore[arg-type]
+        differ = make_engine(engine, temp_dir=Path(tmp))
         try:
             for item in inputs:
                 if item.source is None:  # gone from the files: every recorded member leaves

@@ -9,17 +9,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
-from cohortops.plan.model import CohortPlan, Cost, Guard, Plan, PlanWarning
+from cohortops.config.model import DELIVERY_METHODS, IDENTIFIER_KINDS
+from cohortops.membership import IdArray
+from cohortops.plan.model import (
+    CHANGE_KINDS,
+    SEVERITIES,
+    CohortPlan,
+    Cost,
+    Guard,
+    Plan,
+    PlanWarning,
+)
 from cohortops.plan.summary import summarize
 from cohortops.sources.issues import SourceIssue
 
-MemberLoader = Callable[[int, Mapping[str, Any]], tuple[Any, Any]]
+MemberLoader = Callable[[int, Mapping[str, Any]], tuple[IdArray, IdArray]]
 
-_ACTIONS = ("create", "update", "rename", "destroy", "noop")
-_METHODS = ("attribute", "cohort_import")
-_SEVERITIES = ("block", "warn")
+Choice = TypeVar("Choice", bound=str)
 
 
 def plan_header(plan: Plan) -> dict[str, Any]:
@@ -104,7 +112,7 @@ def plan_from_dict(data: Mapping[str, Any], members: MemberLoader) -> Plan:
     )
 
 
-def _cohort(c: Mapping[str, Any], to_add: Any, to_remove: Any) -> CohortPlan:
+def _cohort(c: Mapping[str, Any], to_add: IdArray, to_remove: IdArray) -> CohortPlan:
     if len(to_add) != _int(c["adds"]) or len(to_remove) != _int(c["removes"]):
         raise ValueError(f"member counts of cohort {c['cohort_id']!r} do not match")
     cost = c["cost"]
@@ -112,12 +120,12 @@ def _cohort(c: Mapping[str, Any], to_add: Any, to_remove: Any) -> CohortPlan:
         cohort_id=_str(c["cohort_id"]),
         remote_id=_str(c["remote_id"]),
         name=_str(c["name"]),
-        action=_choice(c["action"], _ACTIONS),  # type: ignore[arg-type]
+        action=_choice(c["action"], CHANGE_KINDS),
         connection=_str(c["connection"]),
         destination=_str(c["destination"]),
         partner=_str(c["partner"]),
-        method=_choice(c["method"], _METHODS),  # type: ignore[arg-type]
-        identifier=_str(c["identifier"]),
+        method=_choice(c["method"], DELIVERY_METHODS),
+        identifier=_choice(c["identifier"], IDENTIFIER_KINDS),
         attribute=_opt_str(c["attribute"]),
         alias_label=_opt_str(c["alias_label"]),
         update_existing_only=_bool(c["update_existing_only"]),
@@ -154,54 +162,55 @@ def _guard(g: Mapping[str, Any]) -> Guard:
     return Guard(
         id=_str(g["id"]),
         kind=_str(g["kind"]),
-        severity=_choice(g["severity"], _SEVERITIES),  # type: ignore[arg-type]
+        severity=_choice(g["severity"], SEVERITIES),
         reason=_str(g["reason"]),
         cohorts=tuple(_str(c) for c in _list(g["cohorts"], "cohorts")),
         override=_opt_str(g["override"]),
     )
 
 
-def _str(value: Any) -> str:
+def _str(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {type(value).__name__}")
     return value
 
 
-def _opt_str(value: Any) -> str | None:
+def _opt_str(value: object) -> str | None:
     return None if value is None else _str(value)
 
 
-def _int(value: Any) -> int:
+def _int(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected an integer, got {type(value).__name__}")
     return value
 
 
-def _float(value: Any) -> float:
+def _float(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"expected a number, got {type(value).__name__}")
     return float(value)
 
 
-def _bool(value: Any) -> bool:
+def _bool(value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"expected true or false, got {type(value).__name__}")
     return value
 
 
-def _list(value: Any, what: str) -> list[Any]:
+def _list(value: object, what: str) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError(f"{what} is not a list")
     return value
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def _dict(value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"expected an object, got {type(value).__name__}")
     return value
 
 
-def _choice(value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValueError(f"unknown value {value!r}")
-    return str(value)
+def _choice(value: object, allowed: tuple[Choice, ...]) -> Choice:
+    for choice in allowed:
+        if value == choice:
+            return choice
+    raise ValueError(f"unknown value {value!r}")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
-from cohortops.plan.model import Cost, Method
+from cohortops.config.model import DeliveryMethod
+from cohortops.plan.model import Cost
 
 COHORT_IMPORT_NOTE = "cohort import does not consume data points"
 
 
 def estimate(
-    method: Method,
+    method: DeliveryMethod,
     *,
     adds: int,
     removes: int,

@@ -13,19 +13,24 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from cohortops.config.model import DeliveryMethod, IdentifierKind
+from cohortops.membership import IdArray
 from cohortops.sources.issues import SourceIssue
 
 FORMAT_VERSION = 1
 
-Action = Literal["create", "update", "rename", "destroy", "noop"]
+ChangeKind = Literal["create", "update", "rename", "destroy", "noop"]
+"""What a plan does to one cohort as a whole (its members change by ``MemberOp``)."""
 Severity = Literal["block", "warn"]
-Method = Literal["attribute", "cohort_import"]
+CHANGE_KINDS: tuple[ChangeKind, ...] = ("create", "update", "rename", "destroy", "noop")
+SEVERITIES: tuple[Severity, ...] = ("block", "warn")
 
 COHORT_IMPORT_BATCH = 1000  # identifiers per partner cohort request (Braze's limit)
 
 
-def empty_ids() -> Any:
-    return pa.array([], type=pa.string())
+def empty_ids() -> IdArray:
+    ids: IdArray = pa.array([], type=pa.string())
+    return ids
 
 
 def attribute_key(destination: str, attribute: str) -> str:
@@ -95,18 +100,18 @@ class CohortPlan:
     cohort_id: str
     remote_id: str
     name: str
-    action: Action
+    action: ChangeKind
     connection: str
     destination: str
     partner: str
-    method: Method
-    identifier: str
+    method: DeliveryMethod
+    identifier: IdentifierKind
     attribute: str | None = None
     alias_label: str | None = None
     update_existing_only: bool = True
     batch_size: int = 75
-    to_add: Any = field(default_factory=empty_ids)
-    to_remove: Any = field(default_factory=empty_ids)
+    to_add: IdArray = field(default_factory=empty_ids)
+    to_remove: IdArray = field(default_factory=empty_ids)
     baseline: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)
     settings_diff: tuple[str, ...] = ()

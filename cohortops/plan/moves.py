@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from cohortops.config.model import Config
 from cohortops.errors import PlanError
@@ -13,48 +15,56 @@ from cohortops.state.snapshot import StateSnapshot
 class Moves:
     """``renames`` move a recorded cohort to a new id; ``claimed`` old ids are not destroyed."""
 
-    renames: dict[str, str] = field(default_factory=dict)  # new id -> old id
-    claimed: set[str] = field(default_factory=set)  # old ids that must not be destroyed
-    errors: dict[str, str] = field(default_factory=dict)  # new id -> message
-    warnings: dict[str, str] = field(default_factory=dict)  # new id -> message
+    renames: Mapping[str, str] = field(default_factory=dict)  # new id -> old id
+    claimed: frozenset[str] = frozenset()  # old ids that must not be destroyed
+    errors: Mapping[str, str] = field(default_factory=dict)  # new id -> message
+    warnings: Mapping[str, str] = field(default_factory=dict)  # new id -> message
 
 
 def resolve_moves(config: Config, state: StateSnapshot) -> Moves:
-    moves = Moves()
+    renames: dict[str, str] = {}
+    claimed: set[str] = set()
+    errors: dict[str, str] = {}
+    warnings: dict[str, str] = {}
     owner: dict[str, str] = {}
     for cid in sorted(config.cohorts):
         old = config.cohorts[cid].moved_from
         if old is None or old == cid:
             continue
         if old in config.cohorts:
-            moves.errors[cid] = (
+            errors[cid] = (
                 f"moved_from {old} names a cohort that is still declared: remove moved_from "
                 f"or the declaration of {old}"
             )
         elif old in owner:
-            moves.errors[cid] = f"moved_from {old} is already claimed by cohort {owner[old]}"
+            errors[cid] = f"moved_from {old} is already claimed by cohort {owner[old]}"
         elif old in state.cohorts and cid in state.cohorts:
             owner[old] = cid
-            moves.claimed.add(old)
-            moves.errors[cid] = (
+            claimed.add(old)
+            errors[cid] = (
                 f"both {cid} and its moved_from {old} are in the state: run `cohortops state "
                 f"forget {old}` if {old} is obsolete, or remove moved_from to let {old} be "
                 "destroyed"
             )
         elif old in state.cohorts:
             owner[old] = cid
-            moves.claimed.add(old)
-            moves.renames[cid] = old
+            claimed.add(old)
+            renames[cid] = old
         elif cid in state.cohorts:
-            moves.warnings[cid] = (
+            warnings[cid] = (
                 f"moved_from {old} is no longer in the state: the move to {cid} already "
                 "happened; the moved_from line can be deleted"
             )
         else:
-            moves.warnings[cid] = (
+            warnings[cid] = (
                 f"moved_from {old} is not in the state: {cid} is created as a new cohort"
             )
-    return moves
+    return Moves(
+        renames=MappingProxyType(renames),
+        claimed=frozenset(claimed),
+        errors=MappingProxyType(errors),
+        warnings=MappingProxyType(warnings),
+    )
 
 
 def select(

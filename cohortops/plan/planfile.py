@@ -14,7 +14,7 @@ import os
 import struct
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cohortops.errors import PlanError
+from cohortops.membership import IdArray
 from cohortops.plan.codec import plan_from_dict, plan_to_dict
 from cohortops.plan.model import FORMAT_VERSION, Plan, empty_ids
 
@@ -37,34 +38,35 @@ def plan_digest(plan: Plan) -> str:
     h = hashlib.sha256()
     h.update(orjson.dumps(plan_to_dict(plan), option=orjson.OPT_SORT_KEYS))
     for cp in plan.cohorts:
-        _hash_ids(h, cp.to_add)
-        _hash_ids(h, cp.to_remove)
+        _hash_ids(h.update, cp.to_add)
+        _hash_ids(h.update, cp.to_remove)
     return h.hexdigest()
 
 
-def _hash_ids(h: Any, ids: Any) -> None:
+def _hash_ids(update: Callable[[bytes | memoryview], None], ids: IdArray) -> None:
     """Length-prefixed ids, independent of string vs large_string, chunking or slicing."""
     array = _large(ids)
     n = len(array)
-    h.update(struct.pack("<q", n))
+    update(struct.pack("<q", n))
     if n == 0:
         return
     lengths = pc.binary_length(array)
-    h.update(memoryview(lengths.buffers()[1])[lengths.offset * 8 : (lengths.offset + n) * 8])
+    update(memoryview(lengths.buffers()[1])[lengths.offset * 8 : (lengths.offset + n) * 8])
     offsets = array.buffers()[1]
     start = struct.unpack_from("<q", offsets, array.offset * 8)[0]
     end = struct.unpack_from("<q", offsets, (array.offset + n) * 8)[0]
-    h.update(memoryview(array.buffers()[2])[start:end])
+    update(memoryview(array.buffers()[2])[start:end])
 
 
-def _large(ids: Any) -> Any:
-    if isinstance(ids, pa.ChunkedArray):
-        ids = ids.combine_chunks() if ids.num_chunks else pa.array([], type=pa.large_string())
-    elif not isinstance(ids, pa.Array):
-        ids = pa.array(list(ids), type=pa.large_string())
-    if ids.null_count:
+def _large(ids: IdArray | pa.ChunkedArray | Sequence[str]) -> pa.Array:
+    array: pa.Array = ids
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks else pa.array([], pa.large_string())
+    elif not isinstance(array, pa.Array):
+        array = pa.array(list(array), type=pa.large_string())
+    if array.null_count:
         raise PlanError("A plan cannot hold a null member id.")
-    return ids.cast(pa.large_string())
+    return array.cast(pa.large_string())
 
 
 def write_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
@@ -95,7 +97,7 @@ def write_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
         raise
 
 
-def _parquet(to_add: Any, to_remove: Any) -> bytes:
+def _parquet(to_add: IdArray, to_remove: IdArray) -> bytes:
     adds, removes = _large(to_add), _large(to_remove)
     table = pa.table(
         {
@@ -159,7 +161,7 @@ def _manifest(zf: zipfile.ZipFile, source: Path) -> Mapping[str, Any]:
     return manifest
 
 
-def _members(zf: zipfile.ZipFile, cohort: Mapping[str, Any]) -> tuple[Any, Any]:
+def _members(zf: zipfile.ZipFile, cohort: Mapping[str, Any]) -> tuple[IdArray, IdArray]:
     name = cohort.get("members_file")
     if name is None:
         return empty_ids(), empty_ids()
@@ -172,9 +174,9 @@ def _members(zf: zipfile.ZipFile, cohort: Mapping[str, Any]) -> tuple[Any, Any]:
     return _compact(ids.filter(pc.invert(remove))), _compact(ids.filter(remove))
 
 
-def _compact(ids: Any) -> Any:
+def _compact(ids: pa.Array) -> IdArray:
     """Back to ``string`` unless the ids need 64-bit offsets (over 2 GiB of text)."""
-    try:
-        return ids.cast(pa.string())
-    except pa.ArrowException:
-        return ids
+    compact: IdArray = ids
+    with contextlib.suppress(pa.ArrowException):
+        compact = ids.cast(pa.string())
+    return compact

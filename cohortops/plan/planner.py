@@ -10,7 +10,13 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from cohortops.config.model import AttributeDelivery, Cohort, Config
+from cohortops.config.model import (
+    IDENTIFIER_KINDS,
+    AttributeDelivery,
+    Cohort,
+    Config,
+    DeliveryMethod,
+)
 from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import PlanError
 from cohortops.plan.collisions import mark_collisions
@@ -19,10 +25,9 @@ from cohortops.plan.endpoint_digest import wiring_digest
 from cohortops.plan.guards import capacity_guards, cohort_guards, overflow_guards
 from cohortops.plan.model import (
     COHORT_IMPORT_BATCH,
-    Action,
+    ChangeKind,
     CohortPlan,
     Guard,
-    Method,
     OverflowFact,
     Plan,
     PlanWarning,
@@ -111,32 +116,36 @@ def _plan_declared(
     settings = cohort_settings(config, cohort)
     if record is not None:
         settings["remote_id"] = str(record.settings.get("remote_id", record_id))
-    action: Action = "create" if record is None else "rename" if cid in moves.renames else "update"
-    method: Method = delivery.method
+    action: ChangeKind = (
+        "create" if record is None else "rename" if cid in moves.renames else "update"
+    )
+    method: DeliveryMethod = delivery.method
     is_attribute = isinstance(delivery, AttributeDelivery)
     creates_users = isinstance(delivery, AttributeDelivery) and delivery.create_missing_users
-    base: dict[str, Any] = {
-        "cohort_id": cid,
-        "remote_id": settings["remote_id"],
-        "name": cohort.name,
-        "connection": connection.id,
-        "destination": destination.id,
-        "partner": connection.partner,
-        "method": method,
-        "identifier": cohort.identifier,
-        "attribute": delivery.attribute if isinstance(delivery, AttributeDelivery) else None,
-        "alias_label": cohort.alias_label,
-        "update_existing_only": not creates_users,
-        "batch_size": destination.max_objects_per_request if is_attribute else COHORT_IMPORT_BATCH,
-        "settings": settings,
-        "moved_from": moves.renames.get(cid),
-        "recorded_count": record.member_count if record is not None else 0,
-    }
+    batch_size = destination.max_objects_per_request if is_attribute else COHORT_IMPORT_BATCH
+    declared = CohortPlan(
+        cohort_id=cid,
+        remote_id=str(settings["remote_id"]),
+        name=cohort.name,
+        action=action,
+        connection=connection.id,
+        destination=destination.id,
+        partner=connection.partner,
+        method=method,
+        identifier=cohort.identifier,
+        attribute=delivery.attribute if isinstance(delivery, AttributeDelivery) else None,
+        alias_label=cohort.alias_label,
+        update_existing_only=not creates_users,
+        batch_size=batch_size,
+        settings=settings,
+        moved_from=moves.renames.get(cid),
+        recorded_count=record.member_count if record is not None else 0,
+    )
     error = moves.errors.get(cid) or _identity_error(cid, record_id, record, settings)
     if error is None and cid in source_errors:
         error = f"source failed: {source_errors[cid]}"
     if error is not None:
-        return CohortPlan(**base, action=action, errored=error)
+        return dataclasses.replace(declared, errored=error)
     diff = _diff_for(diffs, cid)
     sdiff: tuple[str, ...] = ()
     recorded = recorded_settings(record.settings) if record is not None else None
@@ -157,12 +166,12 @@ def _plan_declared(
         method,
         adds=0 if baseline else diff.adds,
         removes=diff.removes,
-        batch_size=base["batch_size"],
+        batch_size=batch_size,
         requests_per_second=destination.requests_per_second,
         remote_calls=int(needs_create or needs_rename),
     )
-    return CohortPlan(
-        **base,
+    return dataclasses.replace(
+        declared,
         action=action,
         to_add=diff.to_add,
         to_remove=diff.to_remove,
@@ -219,44 +228,55 @@ def _plan_destroy(
         delivery = connection.delivery if connection else None
         attribute = delivery.attribute if isinstance(delivery, AttributeDelivery) else None
     is_attribute = method == "attribute"
-    base: dict[str, Any] = {
-        "cohort_id": old,
-        "remote_id": str(recorded.get("remote_id", old)),
-        "name": str(recorded.get("name", old)),
-        "action": "destroy",
-        "connection": str(recorded.get("connection") or (connection.id if connection else "")),
-        "destination": str(destination_id),
-        "partner": str(recorded.get("partner") or (connection.partner if connection else "")),
-        "method": "attribute" if is_attribute else "cohort_import",
-        "identifier": str(recorded.get("identifier", "external_id")),
-        "attribute": attribute if is_attribute else None,
-        "alias_label": recorded.get("alias_label"),
-        "update_existing_only": True,  # removing must never create a profile
-        "batch_size": (destination.max_objects_per_request if destination else 75)
-        if is_attribute
-        else COHORT_IMPORT_BATCH,
-        "settings": dict(recorded),
-        "recorded_count": record.member_count,
-    }
+    alias_label = recorded.get("alias_label")
+    identifier = recorded.get("identifier", "external_id")
+    batch_size = COHORT_IMPORT_BATCH
+    if is_attribute:
+        batch_size = destination.max_objects_per_request if destination else 75
+    gone = CohortPlan(
+        cohort_id=old,
+        remote_id=str(recorded.get("remote_id", old)),
+        name=str(recorded.get("name", old)),
+        action="destroy",
+        connection=str(recorded.get("connection") or (connection.id if connection else "")),
+        destination=str(destination_id),
+        partner=str(recorded.get("partner") or (connection.partner if connection else "")),
+        method="attribute" if is_attribute else "cohort_import",
+        identifier=next((k for k in IDENTIFIER_KINDS if k == identifier), "external_id"),
+        attribute=attribute if is_attribute else None,
+        alias_label=None if alias_label is None else str(alias_label),
+        update_existing_only=True,  # removing must never create a profile
+        batch_size=batch_size,
+        settings=dict(recorded),
+        recorded_count=record.member_count,
+    )
     if connection is None or destination is None:
         missing = "connection" if connection is None else "destination"
-        return CohortPlan(
-            **base,
+        return dataclasses.replace(
+            gone,
             errored=(
                 f"{old} is gone from the files and its {missing} is no longer declared: restore "
                 f"the {missing} to remove its members from Braze, or run `cohortops state "
                 f"forget {old}` to drop it from the state without touching Braze"
             ),
         )
+    if gone.identifier != identifier:
+        return dataclasses.replace(
+            gone,
+            errored=(
+                f"{old} is recorded with identifier {identifier!r}, which cohortops does not "
+                f"know: run `cohortops state forget {old}` and remove its members in Braze"
+            ),
+        )
     diff = _diff_for(diffs, old)
     cost = estimate(
-        base["method"],
+        gone.method,
         adds=0,
         removes=diff.removes,
-        batch_size=base["batch_size"],
+        batch_size=batch_size,
         requests_per_second=destination.requests_per_second,
     )
-    return CohortPlan(**base, to_remove=diff.to_remove, desired_count=0, cost=cost)
+    return dataclasses.replace(gone, to_remove=diff.to_remove, desired_count=0, cost=cost)
 
 
 def _declared_warnings(cp: CohortPlan) -> list[PlanWarning]:

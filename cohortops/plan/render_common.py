@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from cohortops.membership import IdArray
 from cohortops.plan.model import CohortPlan, Plan, Summary
 from cohortops.sources.hygiene import MESSAGES
 
@@ -118,7 +118,7 @@ def remote_lines(cp: CohortPlan) -> list[str]:
     return lines
 
 
-def sample(ids: Any, n: int) -> list[str]:
+def sample(ids: IdArray, n: int) -> list[str]:
     return [str(x) for x in ids.slice(0, n).to_pylist()] if n > 0 else []
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 
+from cohortops.membership import IdArray
 from cohortops.plan import render_common as fmt
 from cohortops.plan.model import CohortPlan, Guard, Plan
 
@@ -182,7 +183,7 @@ def _details(cp: CohortPlan, sample: int) -> str:
     return "\n".join(body)
 
 
-def _id_list(what: str, ids: object, total: int, n: int) -> str:
+def _id_list(what: str, ids: IdArray, total: int, n: int) -> str:
     shown = fmt.sample(ids, n)
     more = f" and {fmt.num(total - len(shown))} more" if total > len(shown) else ""
     return f"- {what}: " + ", ".join(code(x) for x in shown) + more

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from cohortops.membership import IdArray
 from cohortops.plan import render_common as fmt
 from cohortops.plan.model import CohortPlan, Guard, Plan, PlanWarning
 
@@ -112,7 +113,7 @@ def _cohort(
     return out
 
 
-def _ids(ids: object, total: int, symbol: str, what: str, paint: _Painter, n: int) -> list[str]:
+def _ids(ids: IdArray, total: int, symbol: str, what: str, paint: _Painter, n: int) -> list[str]:
     shown = fmt.sample(ids, n)
     out = [paint(symbol, f"        {symbol} {fmt.printable(x)}") for x in shown]
     if total > len(shown):

@@ -99,6 +99,3 @@ class SandboxConfig:
                 "Invalid sandbox settings: " + "; ".join(problems) + ".",
                 hint="Fix the values and start the sandbox again.",
             )
-
-    def array_limit(self, attribute: str) -> int:
-        return self.array_length_overrides.get(attribute, self.max_array_length)

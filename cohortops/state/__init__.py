@@ -23,7 +23,6 @@ from cohortops.state.logs import (
 from cohortops.state.snapshot import (
     CohortRecord,
     LockInfo,
-    MemberOp,
     RecordedMembers,
     StateSnapshot,
 )
@@ -37,7 +36,6 @@ __all__ = [
     "LockBusyError",
     "LockInfo",
     "MemberEvent",
-    "MemberOp",
     "RecordedMembers",
     "RunRecord",
     "RunTrigger",

@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from cohortops.membership import IdArray
+
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -19,10 +21,6 @@ def ts(value: dt.datetime) -> str:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"timestamp {value!r} has no timezone; pass an aware datetime")
     return value.astimezone(dt.UTC).strftime(_TS_FORMAT)
-
-
-def ts_opt(value: dt.datetime | None) -> str | None:
-    return None if value is None else ts(value)
 
 
 def parse_ts(text: str) -> dt.datetime:
@@ -60,10 +58,11 @@ def encode_ids(ids: Sequence[str]) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
-def decode_ids(blob: bytes) -> Any:
+def decode_ids(blob: bytes) -> IdArray:
     """The ``id`` column of a blob written by :func:`encode_ids`, as a pyarrow array."""
     import pyarrow as pa
 
     with pa.ipc.open_stream(pa.py_buffer(blob)) as reader:
         table = reader.read_all()
-    return table.column("id").combine_chunks()
+    ids: IdArray = table.column("id").combine_chunks()
+    return ids

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cohortops.state.snapshot import MemberOp
+from cohortops.membership import MemberOp
 
 RunTrigger = Literal["manual", "ci", "schedule"]
 

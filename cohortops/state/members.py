@@ -14,11 +14,15 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cohortops.membership import IdArray
 from cohortops.state.codec import decode_ids
 from cohortops.state.logs import StoreOptions
 from cohortops.state.sqlcore import Tx
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ADD, REMOVE = 1, 0
 
@@ -34,13 +38,9 @@ class DeltaRow:
 class Deltas:
     """Resolved changes since the snapshot: disjoint, sorted pyarrow string arrays."""
 
-    added: Any
-    removed: Any
+    added: IdArray
+    removed: IdArray
     max_seq: int  # the last delta row folded in; 0 when there were none
-
-    @property
-    def empty(self) -> bool:
-        return len(self.added) == 0 and len(self.removed) == 0 and self.max_seq == 0
 
 
 def read_delta_rows(tx: Tx, cohort_id: str) -> list[DeltaRow]:
@@ -106,17 +106,16 @@ class DuckRunner:
                 self._con = None
 
 
-def _empty() -> Any:
+def _empty() -> IdArray:
     import pyarrow as pa
 
-    return pa.array([], type=pa.string())
+    ids: IdArray = pa.array([], type=pa.string())
+    return ids
 
 
-def _column(table: Any) -> Any:
-    import pyarrow as pa
-
+def _column(table: pa.Table) -> pa.Array:
     column = table.column("id")
-    return column.combine_chunks() if column.num_chunks else pa.array([], type=pa.string())
+    return column.combine_chunks() if column.num_chunks else _empty()
 
 
 def resolve(duck: DuckRunner, rows: Sequence[DeltaRow]) -> Deltas:
@@ -151,7 +150,7 @@ def resolve(duck: DuckRunner, rows: Sequence[DeltaRow]) -> Deltas:
     return Deltas(ids.filter(is_add), ids.filter(pc.invert(is_add)), rows[-1].seq)
 
 
-def _delta_table(deltas: Deltas) -> Any:
+def _delta_table(deltas: Deltas) -> pa.Table:
     import pyarrow as pa
 
     ids = pa.chunked_array([deltas.added, deltas.removed], type=pa.string())
@@ -209,23 +208,26 @@ def write_compacted(duck: DuckRunner, snapshot: Path | None, deltas: Deltas, tar
     return int(rows[0][0])
 
 
-def members_array(duck: DuckRunner, snapshot: Path | None, deltas: Deltas) -> Any:
+def members_array(duck: DuckRunner, snapshot: Path | None, deltas: Deltas) -> IdArray:
     """Every member as one sorted Arrow string array (never Python objects)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    members: IdArray
     if snapshot is None:
         added = deltas.added
-        return pc.take(added, pc.sort_indices(added))
-    if len(deltas.added) == 0 and len(deltas.removed) == 0:
-        return pq.read_table(snapshot, columns=["id"]).column("id").combine_chunks()
-    merged = duck.query(
-        f"SELECT id FROM ({_merged_sql(snapshot)}) ORDER BY id",
-        {"a": pa.table({"id": deltas.added}), "d": _delta_table(deltas)},
-        "arrow",
-    )
-    return merged.column("id").combine_chunks()
+        members = pc.take(added, pc.sort_indices(added))
+    elif len(deltas.added) == 0 and len(deltas.removed) == 0:
+        members = pq.read_table(snapshot, columns=["id"]).column("id").combine_chunks()
+    else:
+        merged = duck.query(
+            f"SELECT id FROM ({_merged_sql(snapshot)}) ORDER BY id",
+            {"a": pa.table({"id": deltas.added}), "d": _delta_table(deltas)},
+            "arrow",
+        )
+        members = merged.column("id").combine_chunks()
+    return members
 
 
 def iter_members(

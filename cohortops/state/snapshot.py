@@ -8,12 +8,12 @@ DuckDB reads the snapshot natively, so the planner never pulls millions of rows 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-MemberOp = Literal["add", "remove"]
+from cohortops.membership import IdArray
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,8 @@ class RecordedMembers:
 
     cohort_id: str
     snapshot: Path | None  # parquet file with one column "id"; None when nothing is compacted yet
-    delta_added: Any
-    delta_removed: Any
+    delta_added: IdArray | Sequence[str]
+    delta_removed: IdArray | Sequence[str]
     count: int
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from cohortops.errors import StateError
 from cohortops.http.retry import Again, Attempt, GaveUp, RetryPolicy, retry
+from cohortops.membership import IdArray, MemberOp
 from cohortops.state import auditlog, cohorts, group_commit, history
 from cohortops.state.codec import ts
 from cohortops.state.locks import LockKeeper, OsLock
@@ -37,7 +38,7 @@ from cohortops.state.members import (
     read_delta_rows,
     resolve,
 )
-from cohortops.state.snapshot import LockInfo, MemberOp, RecordedMembers, StateSnapshot
+from cohortops.state.snapshot import LockInfo, RecordedMembers, StateSnapshot
 from cohortops.state.snapstore import SnapshotStore
 from cohortops.state.sqlcore import Db, Tx
 from cohortops.state.store import Store
@@ -158,7 +159,7 @@ class SqlStore(Store):
         _row, deltas, path = self._read_members(cohort_id)
         return iter_members(self._duck, path, deltas)
 
-    def members_array(self, cohort_id: str) -> Any:
+    def members_array(self, cohort_id: str) -> IdArray:
         _row, deltas, path = self._read_members(cohort_id)
         return members_array(self._duck, path, deltas)
 

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
+from cohortops.membership import IdArray, MemberOp
 from cohortops.state.logs import (
     ApplyJournal,
     AuditEntry,
@@ -21,7 +22,7 @@ from cohortops.state.logs import (
     MemberEvent,
     RunRecord,
 )
-from cohortops.state.snapshot import LockInfo, MemberOp, RecordedMembers, StateSnapshot
+from cohortops.state.snapshot import LockInfo, RecordedMembers, StateSnapshot
 
 
 class Store(ABC):
@@ -50,7 +51,7 @@ class Store(ABC):
         """Every recorded member of the cohort, sorted, streamed."""
 
     @abstractmethod
-    def members_array(self, cohort_id: str) -> Any:
+    def members_array(self, cohort_id: str) -> IdArray:
         """Every recorded member as one sorted pyarrow string array (a destroy plan's removals)."""
 
     # -- locks ---------------------------------------------------------------------------------

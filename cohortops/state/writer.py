@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cohortops.errors import StateError
+from cohortops.membership import MemberOp
 from cohortops.state.logs import StoreOptions
-from cohortops.state.snapshot import MemberOp
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from pgsupport import reachable_postgres_url
 
 from cohortops.sandbox import SandboxConfig, SandboxServer, serve_in_thread
 
-from .harness import SECRETS, Project, base_env, pg_base_url, schema_url
+from .harness import SECRETS, Project, base_env, schema_url
 
 POPULATION = 20_000  # u000000 … u019999 exist in every sandbox
 StartSandbox = Callable[..., SandboxServer]
@@ -48,7 +49,7 @@ def pg_schema() -> Iterator[Callable[[], str]]:
 
     def make() -> str:
         if not base:
-            base.append(pg_base_url())
+            base.append(reachable_postgres_url())
         schema = f"cohortops_apply_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(base[0], autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 import yaml
 
 from cohortops.apply.progress import Progress
@@ -42,7 +41,6 @@ SECRETS = {
     "BRAZE_DATA_IMPORT_KEY": CLIENT_SECRET,
 }
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def ids(prefix: str, start: int, stop: int) -> list[str]:
@@ -300,25 +298,6 @@ def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env["PYTHONPATH"] = str(REPO)
     env.update(extra or {})
     return env
-
-
-def pg_base_url() -> str:
-    """A reachable PostgreSQL URL; skips the test otherwise (fails it when ``CI=true``)."""
-    url = os.environ.get("COHORTOPS_TEST_PG_URL", DEFAULT_PG_URL)
-    try:
-        with psycopg.connect(url, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        params = psycopg.conninfo.conninfo_to_dict(url)
-        where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
-        reason = (
-            f"PostgreSQL at {where} is unreachable ({type(exc).__name__}); start it or point "
-            "COHORTOPS_TEST_PG_URL at one"
-        )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}. CI=true, so a missing server is a failure.", pytrace=False)
-        pytest.skip(reason)
-    return url
 
 
 def schema_url(base: str, schema: str) -> str:

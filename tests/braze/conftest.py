@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ def make_client(clock: FakeClock) -> Iterator[Callable[..., BrazeClient]]:
     made: list[BrazeClient] = []
 
     def make(script: Script, **overrides: object) -> BrazeClient:
-        options: dict[str, object] = {
+        options: dict[str, Any] = {  # BrazeClient's keyword arguments
             "destination_id": "braze-prod",
             "requests_per_second": 1e9,
             "transport": httpx.MockTransport(script),
@@ -34,7 +35,7 @@ def make_client(clock: FakeClock) -> Iterator[Callable[..., BrazeClient]]:
             "api_key_hint": "BRAZE_API_KEY",
         }
         options.update(overrides)
-        client = BrazeClient("https://rest.fra-01.braze.eu", "rest-key-123", **options)  # type: ignore[arg-type]
+        client = BrazeClient("https://rest.fra-01.braze.eu", "rest-key-123", **options)
         made.append(client)
         return client
 

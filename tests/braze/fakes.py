@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import orjson
@@ -38,7 +39,7 @@ class Script:
     def __init__(self, *replies: Reply) -> None:
         self.replies: list[Reply] = list(replies)
         self.requests: list[httpx.Request] = []
-        self.bodies: list[dict[str, object]] = []
+        self.bodies: list[dict[str, Any]] = []  # JSON
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)

@@ -3,40 +3,69 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Iterator
 
 import orjson
 import pytest
 
 from cohortops.braze import (
+    DEFAULT_MAX_OBJECTS,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    MAX_COHORT_IDS,
     AttributeBatch,
+    Batches,
     CohortImportBatch,
+    IdentifierKind,
     attribute_batches,
     cohort_import_batches,
 )
 from cohortops.braze.payloads import cohort_users_body, track_body
+from cohortops.membership import MemberOp
 
 
-def attr(ids: object, **options: object):  # type: ignore[no-untyped-def]
-    settings: dict[str, object] = {
-        "attribute": "segments",
-        "value": "vip",
-        "action": "add",
-        "identifier": "external_id",
-        "update_existing_only": True,
-    }
-    settings.update(options)
-    return attribute_batches(ids, **settings)  # type: ignore[arg-type]
+def attr(
+    ids: Iterable[str],
+    *,
+    value: str = "vip",
+    action: MemberOp = "add",
+    identifier: IdentifierKind = "external_id",
+    alias_label: str | None = None,
+    max_objects: int = DEFAULT_MAX_OBJECTS,
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+    tag: object = None,
+) -> Batches[AttributeBatch]:
+    return attribute_batches(
+        ids,
+        attribute="segments",
+        value=value,
+        action=action,
+        identifier=identifier,
+        update_existing_only=True,
+        alias_label=alias_label,
+        max_objects=max_objects,
+        max_payload_bytes=max_payload_bytes,
+        tag=tag,
+    )
 
 
-def cohort(ids: object, **options: object):  # type: ignore[no-untyped-def]
-    settings: dict[str, object] = {
-        "partner": "kubit",
-        "cohort_id": "c1",
-        "action": "remove",
-        "identifier": "external_id",
-    }
-    settings.update(options)
-    return cohort_import_batches(ids, **settings)  # type: ignore[arg-type]
+def cohort(
+    ids: Iterable[str],
+    *,
+    identifier: IdentifierKind = "external_id",
+    alias_label: str | None = None,
+    max_ids: int = MAX_COHORT_IDS,
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+) -> Batches[CohortImportBatch]:
+    return cohort_import_batches(
+        ids,
+        partner="kubit",
+        cohort_id="c1",
+        action="remove",
+        identifier=identifier,
+        alias_label=alias_label,
+        max_ids=max_ids,
+        max_payload_bytes=max_payload_bytes,
+    )
 
 
 def test_attribute_batches_hold_75_objects_in_input_order() -> None:
@@ -70,7 +99,7 @@ def test_cohort_batches_hold_1000_ids() -> None:
 def test_invalid_ids_are_set_aside_and_never_sent() -> None:
     too_long = "x" * 256
     just_fits = "y" * 255
-    batches = attr(["a", too_long, "", just_fits, 7, "b"])
+    batches = attr(["a", too_long, "", just_fits, 7, "b"])  # type: ignore[list-item]  # deliberately not a str
     sent = [i for b in batches for i in b.ids]
     assert sent == ["a", just_fits, "b"]
     assert [i for i, _ in batches.invalid] == [too_long, "", "7"]
@@ -81,7 +110,7 @@ def test_invalid_ids_are_set_aside_and_never_sent() -> None:
 def test_batches_are_lazy_and_single_pass() -> None:
     pulled: list[int] = []
 
-    def ids():  # type: ignore[no-untyped-def]
+    def ids() -> Iterator[str]:
         for n in itertools.count():
             pulled.append(n)
             yield f"u{n}"
@@ -95,7 +124,7 @@ def test_batches_are_lazy_and_single_pass() -> None:
 
 
 @pytest.mark.parametrize("identifier", ["external_id", "user_alias"])
-def test_payload_bound_is_respected_exactly(identifier: str) -> None:
+def test_payload_bound_is_respected_exactly(identifier: IdentifierKind) -> None:
     label = "kubit_anon" if identifier == "user_alias" else None
     ids = [("é" * 200) + str(n) for n in range(500)]
     limit = 60_000
@@ -131,7 +160,7 @@ def test_settings_are_validated_up_front() -> None:
     with pytest.raises(ValueError, match="value"):
         attr([], value="v" * 256)
     with pytest.raises(ValueError, match="action"):
-        attr([], action="set")
+        attr([], action="set")  # type: ignore[arg-type]  # deliberately invalid
     with pytest.raises(ValueError, match="max_payload_bytes"):
         attr([], max_payload_bytes=100)
 

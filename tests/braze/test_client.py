@@ -18,39 +18,50 @@ from cohortops.braze import (
     BrazeRequestError,
     BrazeRetriesExhausted,
     CohortImportBatch,
+    IdentifierKind,
 )
 from cohortops.errors import BrazeError
+from cohortops.membership import MemberOp
 
 from .fakes import WALL_EPOCH, FakeClock, Script, fail, ok
 
 MakeClient = Callable[..., BrazeClient]
 
 
-def track_batch(ids: tuple[str, ...] = ("u1", "u2", "u3"), **changes: object) -> AttributeBatch:
-    fields: dict[str, object] = {
-        "attribute": "lytics_segments",
-        "value": "churn-risk",
-        "action": "add",
-        "identifier": "external_id",
-        "alias_label": None,
-        "ids": ids,
-        "update_existing_only": False,
-    }
-    fields.update(changes)
-    return AttributeBatch(**fields)  # type: ignore[arg-type]
+def track_batch(
+    ids: tuple[str, ...] = ("u1", "u2", "u3"),
+    *,
+    action: MemberOp = "add",
+    identifier: IdentifierKind = "external_id",
+    alias_label: str | None = None,
+    update_existing_only: bool = False,
+) -> AttributeBatch:
+    return AttributeBatch(
+        attribute="lytics_segments",
+        value="churn-risk",
+        action=action,
+        identifier=identifier,
+        alias_label=alias_label,
+        ids=ids,
+        update_existing_only=update_existing_only,
+    )
 
 
-def cohort_batch(ids: tuple[str, ...] = ("u1", "u2"), **changes: object) -> CohortImportBatch:
-    fields: dict[str, object] = {
-        "partner": "kubit",
-        "cohort_id": "power-users",
-        "action": "add",
-        "identifier": "external_id",
-        "alias_label": None,
-        "ids": ids,
-    }
-    fields.update(changes)
-    return CohortImportBatch(**fields)  # type: ignore[arg-type]
+def cohort_batch(
+    ids: tuple[str, ...] = ("u1", "u2"),
+    *,
+    action: MemberOp = "add",
+    identifier: IdentifierKind = "external_id",
+    alias_label: str | None = None,
+) -> CohortImportBatch:
+    return CohortImportBatch(
+        partner="kubit",
+        cohort_id="power-users",
+        action=action,
+        identifier=identifier,
+        alias_label=alias_label,
+        ids=ids,
+    )
 
 
 PARTNER = {"partner_api_key": "partner-key-456", "client_secret": "secret-789"}
@@ -101,7 +112,13 @@ def test_user_alias_and_braze_id_objects(make_client: MakeClient) -> None:
             "lytics_segments": {"remove": ["churn-risk"]},
         }
     ]
-    assert script.bodies[1]["attributes"][0]["braze_id"] == "b1"  # type: ignore[index]
+    assert script.bodies[1]["attributes"] == [
+        {
+            "braze_id": "b1",
+            "_update_existing_only": False,
+            "lytics_segments": {"add": ["churn-risk"]},
+        }
+    ]
 
 
 def test_partial_errors_fail_exactly_the_indexed_ids_without_retry(make_client: MakeClient) -> None:
@@ -401,7 +418,7 @@ def test_export_chunks_by_50_and_merges(make_client: MakeClient) -> None:
     script = Script(*(reply for _ in range(4)))
     aliases = [{"alias_name": "a", "alias_label": "l"}]
     result = make_client(script).export_ids(ids, aliases, fields_to_export=["external_id"])
-    sizes = [len(b.get("external_ids", b.get("user_aliases", []))) for b in script.bodies]  # type: ignore[arg-type]
+    sizes = [len(b.get("external_ids", b.get("user_aliases", []))) for b in script.bodies]
     assert sizes == [50, 50, 20, 1]
     assert all(b["fields_to_export"] == ["external_id"] for b in script.bodies)
     assert script.bodies[3]["user_aliases"] == aliases

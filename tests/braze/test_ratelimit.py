@@ -14,8 +14,17 @@ from cohortops.braze.sender import braze_policy
 from .fakes import FakeClock
 
 
-def limiter(clock: FakeClock, rate: float, **options: object) -> RateLimiter:
-    return RateLimiter(rate, clock=clock, sleep=clock.sleep, rng=random.Random(1), **options)  # type: ignore[arg-type]
+def limiter(
+    clock: FakeClock, rate: float, *, burst: float | None = None, reset_jitter: float = 0.25
+) -> RateLimiter:
+    return RateLimiter(
+        rate,
+        burst=burst,
+        clock=clock,
+        sleep=clock.sleep,
+        rng=random.Random(1),
+        reset_jitter=reset_jitter,
+    )
 
 
 def sends(clock: FakeClock, lim: RateLimiter, count: int) -> list[float]:

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from cohortops.braze import BrazeClient
+from cohortops.braze import AttributeBatch, BatchResult, BrazeClient, CohortImportBatch
 from cohortops.errors import BrazeError
 
-from .fakes import Script, fail, ok
+from .fakes import Reply, Script, fail, ok
 from .test_client import cohort_batch, track_batch
 
 API_KEY = "MARKER-API-KEY-1f2e"
@@ -24,7 +24,7 @@ MARKERS = (API_KEY, PARTNER_KEY, SECRET)
 ECHO = f"bad key {API_KEY} / {PARTNER_KEY} / {SECRET}"
 
 
-def replies() -> list[Callable[[], object]]:
+def replies() -> list[Callable[[], Reply]]:
     return [
         lambda: ok(),
         lambda: ok({"message": "success", "errors": [{"type": ECHO, "index": 0}]}),
@@ -47,11 +47,11 @@ def leaks(text: str) -> list[str]:
 
 @pytest.mark.parametrize("reply", replies())
 def test_no_secret_in_any_output(
-    reply: Callable[[], object],
+    reply: Callable[[], Reply],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    script = Script(*(reply() for _ in range(40)))  # type: ignore[misc]
+    script = Script(*(reply() for _ in range(40)))
     client = BrazeClient(
         "https://rest.example.test",
         API_KEY,
@@ -66,7 +66,7 @@ def test_no_secret_in_any_output(
     partner = {"partner_api_key": PARTNER_KEY, "client_secret": SECRET}
     # Partner secrets reach the client with its first partner call; from then on any text
     # Braze returns, on any endpoint, is redacted of them.
-    results = [
+    results: list[BatchResult[CohortImportBatch] | BatchResult[AttributeBatch]] = [
         client.cohort_import(cohort_batch(), **partner),
         client.track_attributes(track_batch()),
     ]

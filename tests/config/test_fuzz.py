@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -40,10 +41,10 @@ def _paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, 
 def _set(node: object, path: tuple[object, ...], value: object) -> object:
     if not path:
         return value
-    parent: object = node
+    parent: Any = node  # what yaml.safe_load returned
     for key in path[:-1]:
-        parent = parent[key]  # type: ignore[index]
-    parent[path[-1]] = value  # type: ignore[index]
+        parent = parent[key]
+    parent[path[-1]] = value
     return node
 
 
@@ -51,7 +52,7 @@ def _set(node: object, path: tuple[object, ...], value: object) -> object:
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
-def test_mutated_config_fails_only_with_cohortops_errors(tmp_path_factory, data) -> None:  # type: ignore[no-untyped-def]
+def test_mutated_config_fails_only_with_cohortops_errors(tmp_path_factory, data) -> None:
     target = tmp_path_factory.mktemp("cfg")
     shutil.copytree(REPO / "configs", target, dirs_exist_ok=True)
     victim = data.draw(st.sampled_from(FILES))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,8 +30,8 @@ def weekly(weekday: int, at: str, tz: str) -> Schedule:
     return Schedule("weekly", dt.time.fromisoformat(at), tz, weekday=weekday)
 
 
-def monthly(day: int | str, at: str, tz: str = "UTC") -> Schedule:
-    return Schedule("monthly", dt.time.fromisoformat(at), tz, day=day)  # type: ignore[arg-type]
+def monthly(day: int | Literal["last"], at: str, tz: str = "UTC") -> Schedule:
+    return Schedule("monthly", dt.time.fromisoformat(at), tz, day=day)
 
 
 def once(date: str, at: str, tz: str = "UTC") -> Schedule:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -133,7 +134,7 @@ def test_settings_temp_dir_and_close(tmp_path: Path) -> None:
 
 def test_unknown_engine() -> None:
     with pytest.raises(PlanError, match="Unknown diff engine 'polars'"):
-        make_engine("polars")  # type: ignore[arg-type]
+        make_engine("polars")
 
 
 def test_snapshot_with_integer_like_ids(tmp_path: Path) -> None:
@@ -168,7 +169,7 @@ def as_tuple(diff: MemberDiff) -> tuple[object, ...]:
     )
 
 
-def write_recorded(tmp_path: Path, ids: list[str], added: list[str] = ()) -> RecordedMembers:  # type: ignore[assignment]
+def write_recorded(tmp_path: Path, ids: list[str], added: Sequence[str] = ()) -> RecordedMembers:
     snapshot = tmp_path / "s.parquet"
     pq.write_table(pa.table({"id": pa.array(sorted(ids), pa.string())}), snapshot)
     return RecordedMembers("c", snapshot, list(added), [], 0)

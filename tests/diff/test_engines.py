@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cohortops.config.model import FileSource, Secret, SqlSource
+from cohortops.config.model import FileSource, Secret, Source, SqlSource
 from cohortops.diff.engine import DiffEngine, make_engine
 from cohortops.errors import SourceError, StateError
 from cohortops.sources.hygiene import MAX_ISSUES
@@ -33,8 +33,8 @@ def csv_source(tmp_path: Path, ids: list[str], header: str = "user_id") -> FileS
 def recorded(
     tmp_path: Path,
     snapshot: list[str] | None,
-    added: list[str] = (),  # type: ignore[assignment]
-    removed: list[str] = (),  # type: ignore[assignment]
+    added: Sequence[str] = (),
+    removed: Sequence[str] = (),
 ) -> RecordedMembers:
     path = None
     if snapshot is not None:
@@ -139,7 +139,9 @@ def wrong_column(tmp_path: Path) -> FileSource:
         ),
     ],
 )
-def test_source_errors(engine: DiffEngine, tmp_path: Path, make_source, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_source_errors(
+    engine: DiffEngine, tmp_path: Path, make_source: Callable[[Path], Source], message: str
+) -> None:
     with pytest.raises(SourceError, match=message) as caught:
         engine.diff("churn", make_source(tmp_path), recorded(tmp_path, []))
     assert str(caught.value).startswith("Cohort churn: ")

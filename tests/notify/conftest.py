@@ -62,7 +62,7 @@ class _FreePortController(Controller):
     def _trigger_server(self) -> None:
         server: Any = self.server
         self.port = server.sockets[0].getsockname()[1]
-        super()._trigger_server()  # type: ignore[no-untyped-call]
+        super()._trigger_server()
 
 
 @dataclass

@@ -5,6 +5,7 @@ from pathlib import Path
 from cohortops.config import load_config
 from cohortops.operations.overflow import overflow_facts
 from cohortops.plan.inputs import diff_inputs
+from cohortops.plan.model import OverflowFact
 from cohortops.state.snapshot import StateSnapshot
 
 
@@ -25,7 +26,7 @@ def write_config(root: Path, cohorts: int, limit: int) -> None:
     (root / "cfg.yaml").write_text(text)
 
 
-def facts(root: Path) -> dict[str, object]:
+def facts(root: Path) -> dict[str, OverflowFact]:
     config = load_config(root)
     state = StateSnapshot("lineage", 0)
     return dict(overflow_facts(config, diff_inputs(config, state)))
@@ -34,10 +35,10 @@ def facts(root: Path) -> dict[str, object]:
 def test_users_over_the_limit_are_counted(tmp_path: Path) -> None:
     write_config(tmp_path, cohorts=4, limit=2)
     (fact,) = facts(tmp_path).values()
-    assert fact.attribute_key == "b/segs"  # type: ignore[attr-defined]
-    assert fact.users_over == 2  # type: ignore[attr-defined]
-    assert fact.sample == ("shared_1", "shared_2")  # type: ignore[attr-defined]
-    assert fact.max_memberships == 3  # type: ignore[attr-defined]
+    assert fact.attribute_key == "b/segs"
+    assert fact.users_over == 2
+    assert fact.sample == ("shared_1", "shared_2")
+    assert fact.max_memberships == 3
 
 
 def test_groups_within_the_limit_are_not_read(tmp_path: Path) -> None:

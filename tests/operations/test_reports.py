@@ -73,15 +73,17 @@ def test_describe_shows_dict_and_list_details_without_crashing(store: Store) -> 
     assert "flag=--allow-empty" in describe(entry)
 
 
-def _run(minute: int, **fields: object) -> RunRecord:
+def _run(
+    minute: int, *, cohort_id: str = "c", result: str = "success", error: str | None = None
+) -> RunRecord:
     start = T0 + dt.timedelta(minutes=minute)
     return RunRecord(
-        cohort_id=str(fields.get("cohort_id", "c")),
+        cohort_id=cohort_id,
         trigger="manual",
         started_at=start,
         ended_at=start + dt.timedelta(seconds=5),
-        result=str(fields.get("result", "success")),
-        error=fields.get("error") if isinstance(fields.get("error"), str) else None,
+        result=result,
+        error=error,
     )
 
 

@@ -18,6 +18,7 @@ from cohortops.config.model import (
     Destination,
     FileSource,
     Guards,
+    IdentifierKind,
     Secret,
     StateConfig,
 )
@@ -90,7 +91,7 @@ def cohort(
     connection: str = "lytics",
     *,
     name: str | None = None,
-    identifier: str = "external_id",
+    identifier: IdentifierKind = "external_id",
     alias_label: str | None = None,
     max_remove_percent: float | None = 50.0,
     allow_empty: bool = False,
@@ -101,7 +102,7 @@ def cohort(
         id=id,
         name=name or id,
         connection=connection,
-        identifier=identifier,  # type: ignore[arg-type]
+        identifier=identifier,
         source=FileSource(path=ROOT / "data" / f"{id}.csv", format="csv", column="user_id"),
         alias_label=alias_label,
         guards=Guards(max_remove_percent=max_remove_percent, allow_empty=allow_empty),

@@ -17,7 +17,7 @@ from .builders import (
 )
 
 
-def _update(c, recorded: int, remove: int, add: int = 0, connections=None):  # type: ignore[no-untyped-def]
+def _update(c, recorded: int, remove: int, add: int = 0, connections=None):
     cfg = config([c], connections=connections)
     d = diff(c.id, add=users(add, "new_"), remove=users(remove), recorded=recorded)
     return make_plan(cfg, state(record(cfg, c.id, recorded)), {c.id: d}, now=NOW)

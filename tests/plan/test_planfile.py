@@ -163,3 +163,17 @@ def test_malformed_plan_json(plan: Any, tmp_path: Path) -> None:
     _one_line_error(path, "corrupt")
     _rewrite(path, {"plan.json": None})
     _one_line_error(path, "corrupt")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("action", "explode"), ("method", "email"), ("identifier", "email")],
+)
+def test_unknown_choices_are_corrupt(plan: Any, tmp_path: Path, field: str, value: str) -> None:
+    path = tmp_path / "p.zip"
+    write_plan(plan, path)
+    with zipfile.ZipFile(path) as zf:
+        data = orjson.loads(zf.read("plan.json"))
+    data["cohorts"][0][field] = value
+    _rewrite(path, {"plan.json": orjson.dumps(data)})
+    _one_line_error(path, f"corrupt \\(unknown value '{value}'\\)")

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import pytest
 
+from cohortops.config.model import Cohort
 from cohortops.errors import PlanError
 from cohortops.plan.planner import cohort_settings, make_plan
 
@@ -200,6 +202,17 @@ def test_destroy_cohort_import_says_braze_keeps_the_empty_cohort() -> None:
     assert "cannot delete" in warning.message and "dashboard" in warning.message
 
 
+def test_destroy_with_an_unknown_recorded_identifier_is_errored() -> None:
+    old = config([cohort("gone")])
+    settings = {**cohort_settings(old, old.cohorts["gone"]), "identifier": "email"}
+    st = state(record(old, "gone", 1, settings=settings))
+    cfg = config([])
+    plan = make_plan(cfg, st, {"gone": diff("gone", remove=["a"], recorded=1, desired=0)}, now=NOW)
+    cp = plan.cohort("gone")
+    assert cp.errored is not None and "'email'" in cp.errored and "state forget gone" in cp.errored
+    assert cp.removes == 0 and not plan.has_changes
+
+
 def test_destroy_with_connection_gone_is_errored_with_the_way_out() -> None:
     old = config([cohort("gone")])
     cfg = config([], connections=[import_connection()])
@@ -214,13 +227,18 @@ def test_destroy_with_connection_gone_is_errored_with_the_way_out() -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"connection": "kubit"}, "connection"),
-        ({"identifier": "user_alias", "alias_label": "lbl"}, "identifier"),
+        (lambda c: dataclasses.replace(c, connection="kubit"), "connection"),
+        (
+            lambda c: dataclasses.replace(c, identifier="user_alias", alias_label="lbl"),
+            "identifier",
+        ),
     ],
 )
-def test_identity_change_in_place_is_errored(change: dict[str, str], field: str) -> None:
+def test_identity_change_in_place_is_errored(
+    change: Callable[[Cohort], Cohort], field: str
+) -> None:
     old = config([cohort("c")])
-    new_cohort = dataclasses.replace(old.cohorts["c"], **change)  # type: ignore[arg-type]
+    new_cohort = change(old.cohorts["c"])
     new = config([new_cohort])
     plan = make_plan(new, state(record(old, "c", 5)), {"c": diff("c", recorded=5)}, now=NOW)
     cp = plan.cohort("c")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 
-from cohortops.config.model import Notify, Schedule, Secret, SqlSource
+from cohortops.config.model import FileSource, Notify, Schedule, Secret, SqlSource
 from cohortops.plan.settings import cohort_settings, identity_changes, settings_diff
 
 from .builders import ROOT, cohort, config
@@ -41,6 +41,7 @@ def test_root_given_as_a_file_uses_its_directory() -> None:
 
 def test_path_outside_the_root_stays_absolute() -> None:
     c = cohort("a")
+    assert isinstance(c.source, FileSource)
     c = dataclasses.replace(c, source=dataclasses.replace(c.source, path=Path("/elsewhere/x.csv")))
     assert cohort_settings(config([c]), c)["source"]["path"] == "/elsewhere/x.csv"
 
@@ -64,8 +65,12 @@ def test_cohort_import_delivery_holds_no_keys() -> None:
 
 def test_settings_diff_lines() -> None:
     old = {"name": "A", "guards": {"max_remove_percent": 20}, "notify": {"email": ["a"]}, "x": 1}
-    new = {"name": "B", "guards": {"max_remove_percent": 30.5}, "notify": {"email": ["a", "b"]}}
-    new["y"] = True  # type: ignore[assignment]
+    new: dict[str, object] = {
+        "name": "B",
+        "guards": {"max_remove_percent": 30.5},
+        "notify": {"email": ["a", "b"]},
+    }
+    new["y"] = True
     assert settings_diff(old, new) == (
         "~ guards.max_remove_percent: 20 → 30.5",
         '~ name: "A" → "B"',

@@ -13,7 +13,7 @@ from .conftest import StartSandbox
 from .helpers import user
 
 
-def track(client: httpx.Client, *objects: dict[str, Any], **arrays: list[Any]) -> httpx.Response:
+def track(client: httpx.Client, *objects: object, **arrays: list[Any]) -> httpx.Response:
     body: dict[str, Any] = dict(arrays)
     if objects:
         body["attributes"] = list(objects)

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypedDict
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cohortops.config.model import FileSource
+from cohortops.config.model import FileFormat, FileSource
 from cohortops.errors import SourceError
 from cohortops.sources import read_source_arrow
 from cohortops.sources.files import csv_layout, iter_file
+
+
+class CsvOptions(TypedDict, total=False):
+    """FileSource's CSV keyword arguments."""
+
+    column: str
+    header: bool
+    delimiter: str
 
 
 def write(path: Path, text: str) -> Path:
@@ -79,10 +88,8 @@ def test_csv_bom_is_ignored(tmp_path: Path) -> None:
         ("a\n", {"delimiter": "::"}, "CSV delimiter '::' is not usable"),
     ],
 )
-def test_csv_errors(
-    tmp_path: Path, text: str, source_kwargs: dict[str, object], message: str
-) -> None:
-    source = FileSource(path=write(tmp_path / "d.csv", text), format="csv", **source_kwargs)  # type: ignore[arg-type]
+def test_csv_errors(tmp_path: Path, text: str, source_kwargs: CsvOptions, message: str) -> None:
+    source = FileSource(path=write(tmp_path / "d.csv", text), format="csv", **source_kwargs)
     with pytest.raises(SourceError, match=r"^Cohort c: ") as caught:
         read_source_arrow(source, "c")
     assert message in str(caught.value)
@@ -90,8 +97,9 @@ def test_csv_errors(
 
 
 def test_missing_file_names_cohort_and_fix(tmp_path: Path) -> None:
-    for fmt in ("csv", "jsonl", "parquet"):
-        source = FileSource(path=tmp_path / f"nope.{fmt}", format=fmt)  # type: ignore[arg-type]
+    formats: tuple[FileFormat, ...] = ("csv", "jsonl", "parquet")
+    for fmt in formats:
+        source = FileSource(path=tmp_path / f"nope.{fmt}", format=fmt)
         with pytest.raises(SourceError) as caught:
             read_source_arrow(source, "churn")
         assert str(caught.value).startswith(

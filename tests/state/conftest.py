@@ -55,9 +55,9 @@ class Backend:
             import sqlite3
 
             assert self.config.path is not None
-            with sqlite3.connect(self.config.path) as conn:
-                rows = conn.execute(statement, params).fetchall()
-            conn.close()
+            with sqlite3.connect(self.config.path) as lite:
+                rows = lite.execute(statement, params).fetchall()
+            lite.close()
             return rows
         assert self.admin_url is not None
         with psycopg.connect(self.admin_url, autocommit=True) as conn:

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -43,14 +44,14 @@ def test_state_changes_bump_the_serial_and_bookkeeping_does_not(store: Store) ->
 
     start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     with locked(store):
-        changes = [
+        changes: list[Callable[[], object]] = [
             lambda: store.upsert_cohort("a", {"v": 1}),
             lambda: store.upsert_cohort("a", {"v": 2}),
             lambda: (store.record_batch("a", "add", ["u1"]), store.flush()),
             lambda: store.rename_cohort("a", "b"),
             lambda: store.forget_cohort("b"),
         ]
-        bookkeeping = [
+        bookkeeping: list[Callable[[], object]] = [
             lambda: store.mark_applied("a", start),
             lambda: store.journal_begin("ap-1", "digest", {"adds": 1}),
             lambda: store.journal_end("ap-1", "success"),

@@ -7,24 +7,38 @@ import datetime as dt
 import pytest
 
 from cohortops.errors import StateError
-from cohortops.state import RunRecord, Store
+from cohortops.state import RunRecord, RunTrigger, Store
 
 from .helpers import WHO, locked
 
 T0 = dt.datetime(2025, 5, 1, 6, 0, tzinfo=dt.UTC)
 
 
-def _run(cohort: str, minute: int, **fields: object) -> RunRecord:
+def _run(
+    cohort: str,
+    minute: int,
+    *,
+    trigger: RunTrigger = "schedule",
+    result: str = "success",
+    added: int = 0,
+    removed: int = 0,
+    failed: int = 0,
+    total_members: int = 0,
+    apply_id: str | None = None,
+) -> RunRecord:
     start = T0 + dt.timedelta(minutes=minute)
-    base: dict[str, object] = {
-        "cohort_id": cohort,
-        "trigger": "schedule",
-        "started_at": start,
-        "ended_at": start + dt.timedelta(seconds=42),
-        "result": "success",
-    }
-    base.update(fields)
-    return RunRecord(**base)  # type: ignore[arg-type]
+    return RunRecord(
+        cohort_id=cohort,
+        trigger=trigger,
+        started_at=start,
+        ended_at=start + dt.timedelta(seconds=42),
+        result=result,
+        added=added,
+        removed=removed,
+        failed=failed,
+        total_members=total_members,
+        apply_id=apply_id,
+    )
 
 
 def test_runs_newest_first_with_filters(store: Store) -> None:
@@ -52,7 +66,7 @@ def test_runs_newest_first_with_filters(store: Store) -> None:
 
 def test_run_trigger_is_checked(store: Store) -> None:
     with locked(store), pytest.raises(ValueError, match="trigger"):
-        store.record_run(_run("a", 0, trigger="cron"))
+        store.record_run(_run("a", 0, trigger="cron"))  # type: ignore[arg-type]  # deliberately invalid
 
 
 def test_journal_lists_applies_that_never_ended(store: Store) -> None:

@@ -27,9 +27,10 @@ def test_recorded_members_before_any_compaction(store: Store) -> None:
         store.flush()
         recorded = store.recorded_members("c")
     assert recorded.snapshot is None
+    assert isinstance(recorded.delta_added, pa.Array)
+    assert isinstance(recorded.delta_removed, pa.Array)
     assert recorded.delta_added.to_pylist() == ["a", "b"]
     assert recorded.delta_removed.to_pylist() == ["c", "zz"]
-    assert isinstance(recorded.delta_added, pa.Array)
     assert recorded.count == 2
 
 

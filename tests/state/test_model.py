@@ -14,7 +14,7 @@ from cohortops.state import Store
 from .helpers import locked, recorded_set
 
 MEMBERS = st.sampled_from([f"m{i:02d}" for i in range(24)])
-OPERATION = st.one_of(
+OPERATION: st.SearchStrategy[tuple[str, list[str]]] = st.one_of(
     st.tuples(st.sampled_from(["add", "remove"]), st.lists(MEMBERS, max_size=8)),
     st.tuples(st.just("flush"), st.just([])),
     st.tuples(st.just("compact"), st.just([])),

@@ -12,6 +12,7 @@ import pytest
 from cohortops.config.model import Secret, StateConfig
 from cohortops.errors import StateError
 from cohortops.state import Store, open_store
+from cohortops.state.sqlstore import SqlStore
 
 from .conftest import Backend, check_postgres
 from .helpers import locked
@@ -36,7 +37,8 @@ def test_relative_sqlite_path_is_relative_to_cwd(tmp_path: Path) -> None:
 
 def test_sqlite_connection_uses_wal_and_normal_sync(tmp_path: Path) -> None:
     store = open_store(StateConfig(), cwd=tmp_path)
-    conn = store._db.conn  # type: ignore[attr-defined]
+    assert isinstance(store, SqlStore)
+    conn = store._db.conn
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert conn.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
     store.close()

@@ -9,6 +9,7 @@ import pytest
 
 from cohortops.errors import StateError
 from cohortops.state import Store
+from cohortops.state.sqlstore import SqlStore
 
 from .helpers import locked
 
@@ -44,14 +45,15 @@ def test_the_fresh_read_after_a_compaction_succeeds(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     compacted(store)
-    real = store._local  # type: ignore[attr-defined]
+    assert isinstance(store, SqlStore)
+    real = store._local
     calls: list[int] = []
 
-    def once_retired(*args: Any) -> Path:
+    def once_retired(*args: Any) -> Path | None:
         calls.append(1)
         if len(calls) == 1:
             raise StateError("the snapshot file is gone")
-        return real(*args)  # type: ignore[no-any-return]
+        return real(*args)
 
     monkeypatch.setattr(store, "_local", once_retired)
     monkeypatch.setattr(store, "_moved_on", lambda row: True)

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from cohortops.errors import StateError
+from cohortops.membership import MemberOp
 from cohortops.state.logs import StoreOptions
 from cohortops.state.writer import GroupWriter, PendingBatch
 
@@ -31,8 +32,8 @@ class Recorder:
         self.committed.set()
 
 
-def batch(n: int, op: str = "add") -> PendingBatch:
-    return PendingBatch("c", op, tuple(f"u{i}" for i in range(n)), None)  # type: ignore[arg-type]
+def batch(n: int, op: MemberOp = "add") -> PendingBatch:
+    return PendingBatch("c", op, tuple(f"u{i}" for i in range(n)), None)
 
 
 def test_flush_commits_everything_in_one_group() -> None:
@@ -94,6 +95,7 @@ def test_backpressure_blocks_until_the_writer_catches_up() -> None:
     thread = threading.Thread(target=third)
     thread.start()
     deadline = time.monotonic() + WAIT
+    # Condition._waiters is CPython's private list of waiting threads (not in typeshed).
     while not writer._cond._waiters and time.monotonic() < deadline:  # type: ignore[attr-defined]
         time.sleep(0.001)  # until the third submit waits on the writer's condition
     assert writer._cond._waiters, "submit must block while 20 ids are pending"  # type: ignore[attr-defined]
