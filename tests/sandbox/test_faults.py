@@ -132,7 +132,7 @@ def test_latency_is_added_without_serialising_requests(start_sandbox: StartSandb
         thread.join(timeout=10)
     elapsed = time.perf_counter() - started
     assert results == [201] * 6
-    assert 0.3 <= elapsed < 1.2  # one after another would take at least 1.8 s
+    assert 0.3 <= elapsed < 1.7  # one after another would take at least 1.8 s
 
 
 def test_faults_change_at_run_time_over_http(
