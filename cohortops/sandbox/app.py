@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 from cohortops.sandbox import pipeline
 from cohortops.sandbox.config import SandboxConfig, SandboxError
 from cohortops.sandbox.runtime import Clock, Sandbox
+from cohortops.sandbox.segments import SegmentRejected, parse_segment
 
 JSON = "application/json"
 
@@ -90,6 +91,32 @@ async def _save(sandbox: Sandbox, request: Request) -> Response:
     return _json(200, {"message": "success", "path": str(path)})
 
 
+async def _segments(sandbox: Sandbox, request: Request) -> Response:
+    if request.method == "POST":
+        try:
+            segment = parse_segment(orjson.loads(await request.body()))
+        except SegmentRejected as exc:
+            return _json(exc.status, {"message": exc.message})
+        with sandbox.lock:
+            sandbox.segments.define(segment)
+        return _json(200, {"message": "success", **segment.describe()})
+    with sandbox.lock:
+        return _json(200, {"segments": sandbox.segments.dump()})
+
+
+async def _download(sandbox: Sandbox, request: Request) -> Response:
+    """A segment export's archive: what the ``url`` of the export response points at."""
+    name = request.path_params["name"]
+    prefix = name.removesuffix(".zip").removesuffix(".tar.gz")
+    with sandbox.lock:
+        job = sandbox.segments.exports.get(prefix)
+        now = sandbox.clock()
+    if job is None or job.ready_at > now:
+        return Response(b"NoSuchKey", status_code=404, media_type="text/plain")
+    media = "application/zip" if job.output_format == "zip" else "application/gzip"
+    return Response(job.archive, status_code=200, media_type=media)
+
+
 async def _health(sandbox: Sandbox, request: Request) -> Response:
     return _json(200, {"message": "ok", "mode": sandbox.backend.mode})
 
@@ -102,6 +129,8 @@ ADMIN: tuple[tuple[str, AdminHandler, list[str]], ...] = (
     ("/_sandbox/reset", _reset, ["POST"]),
     ("/_sandbox/faults", _faults, ["GET", "POST"]),
     ("/_sandbox/save", _save, ["POST"]),
+    ("/_sandbox/segments", _segments, ["GET", "POST"]),
+    ("/_sandbox/exports/{name}", _download, ["GET"]),
 )
 
 

@@ -13,7 +13,8 @@ TRACK = "users.track"
 EXPORT_IDS = "users.export.ids"
 ALIAS_NEW = "users.alias.new"
 DELETE = "users.delete"
-ALL_PERMISSIONS: frozenset[str] = frozenset({TRACK, EXPORT_IDS, ALIAS_NEW, DELETE})
+EXPORT_SEGMENT = "users.export.segment"
+ALL_PERMISSIONS: frozenset[str] = frozenset({TRACK, EXPORT_IDS, ALIAS_NEW, DELETE, EXPORT_SEGMENT})
 
 DEFAULT_API_KEY = "sandbox-key"
 DEFAULT_PARTNER_KEY = "sandbox-partner-key"
@@ -60,6 +61,8 @@ class SandboxConfig:
     burst_429_length: int = 1
     locked_423_rate: float = 0.0
     export_delay_ms: float = 0
+    # How long after POST /users/export/segment its download URL starts answering 200.
+    segment_export_ready_ms: float = 0
     seed: int = 0
     users_file: Path | None = None
     state_file: Path | None = None
@@ -76,7 +79,12 @@ class SandboxConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 problems.append(f"{name} must be between 0 and 1")
-        for name in ("latency_ms", "latency_jitter_ms", "export_delay_ms"):
+        for name in (
+            "latency_ms",
+            "latency_jitter_ms",
+            "export_delay_ms",
+            "segment_export_ready_ms",
+        ):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative")
         for name in (

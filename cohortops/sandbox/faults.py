@@ -24,6 +24,7 @@ ADJUSTABLE = (
     "burst_429_length",
     "locked_423_rate",
     "export_delay_ms",
+    "segment_export_ready_ms",
     "rate_limit",
     "rate_window_seconds",
     "send_retry_after",

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from cohortops.sandbox.cohorts import PartnerRejected, check_auth, parse_changes, parse_upsert
-from cohortops.sandbox.config import ALIAS_NEW, DELETE, EXPORT_IDS, TRACK
+from cohortops.sandbox.config import ALIAS_NEW, DELETE, EXPORT_IDS, EXPORT_SEGMENT, TRACK
 from cohortops.sandbox.runtime import Sandbox
+from cohortops.sandbox.segment_members import segment_lines
+from cohortops.sandbox.segments import SegmentRejected, parse_export_request
 from cohortops.sandbox.track import TrackRejected, parse_track, success_body
 from cohortops.sandbox.users_api import (
     RequestRejected,
@@ -28,6 +30,7 @@ class Endpoint:
     handler: Handler
     permission: str | None  # None: partner endpoint, authenticated by keys in the body
     cohort: bool = False  # eligible for injected 423 Locked
+    origin: bool = False  # handler needs params["origin"] (scheme://host of the request)
 
 
 def track(sandbox: Sandbox, body: Any, params: dict[str, Any], now: float) -> Result:
@@ -101,11 +104,30 @@ def delete(sandbox: Sandbox, body: Any, params: dict[str, Any], now: float) -> R
     return 202, {"message": "success", "deleted": sandbox.backend.delete(request)}
 
 
+def export_segment(sandbox: Sandbox, body: Any, params: dict[str, Any], now: float) -> Result:
+    try:
+        request = parse_export_request(body)
+        segment = sandbox.segments.segments.get(request.segment_id)
+        if segment is None:
+            raise SegmentRejected(400, f"Segment {request.segment_id} was not found.")
+        lines = segment_lines(sandbox.backend, segment, request.fields)
+        job = sandbox.segments.start(
+            request, lines, now, sandbox.settings.segment_export_ready_ms / 1000.0
+        )
+    except SegmentRejected as exc:
+        return exc.status, {"message": exc.message}
+    sandbox.counters.totals["segment_exports"] += 1
+    extension = "zip" if job.output_format == "zip" else "tar.gz"
+    url = f"{params['origin']}/_sandbox/exports/{job.object_prefix}.{extension}"
+    return 201, {"message": "success", "object_prefix": job.object_prefix, "url": url}
+
+
 ENDPOINTS = (
     Endpoint("/users/track", track, TRACK),
     Endpoint("/users/export/ids", export_ids, EXPORT_IDS),
     Endpoint("/users/alias/new", alias_new, ALIAS_NEW),
     Endpoint("/users/delete", delete, DELETE),
+    Endpoint("/users/export/segment", export_segment, EXPORT_SEGMENT, origin=True),
     Endpoint("/partners/{partner}/cohorts", cohort_upsert, None, cohort=True),
     Endpoint("/partners/{partner}/cohorts/users", cohort_users, None, cohort=True),
 )

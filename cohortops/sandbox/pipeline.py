@@ -112,11 +112,21 @@ def process(
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return 400, _message("Request body is not valid JSON."), headers
+    if endpoint.origin:
+        params = {**params, "origin": _origin(scope)}
     status, payload = endpoint.handler(sandbox, body, params, now)
     if 200 <= status < 300 and fault.drop_after_apply:
         counters.faults["drop_after_apply"] += 1
         return status, None, headers
     return status, orjson.dumps(payload), headers
+
+
+def _origin(scope: Scope) -> str:
+    host = next((v for k, v in scope["headers"] if k == b"host"), None)
+    if host:
+        return f"{scope.get('scheme', 'http')}://{host.decode('latin-1')}"
+    server = scope.get("server") or ("127.0.0.1", 80)
+    return f"{scope.get('scheme', 'http')}://{server[0]}:{server[1]}"
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -24,6 +24,7 @@ from cohortops.sandbox.faults import FaultInjector, adjustable, adjusted
 from cohortops.sandbox.profile_backend import FullBackend
 from cohortops.sandbox.ratelimit import FixedWindowLimiter
 from cohortops.sandbox.seeds import parse_seed, read_users_file
+from cohortops.sandbox.segments import SegmentRegistry
 from cohortops.sandbox.sink_backend import SinkBackend
 
 STATE_VERSION = 1
@@ -37,6 +38,7 @@ class Sandbox:
         self.lock = threading.Lock()
         self.backend: Backend = self._new_backend()
         self.counters = Counters()
+        self.segments = SegmentRegistry()
         self.settings = config  # the config with run-time fault changes applied
         self.faults = FaultInjector(self.settings)
         self.limiter: FixedWindowLimiter | None = None
@@ -81,6 +83,7 @@ class Sandbox:
         with self.lock:
             self.backend = self._new_backend()
             self.counters = Counters()
+            self.segments.clear_exports()
             self.limiter = None
             self.faults = FaultInjector(self.config)
             self._apply_settings(self.config)

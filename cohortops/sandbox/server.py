@@ -17,6 +17,7 @@ import uvicorn
 from cohortops.sandbox.app import create_app, sandbox_of
 from cohortops.sandbox.config import SandboxConfig, SandboxError
 from cohortops.sandbox.runtime import Clock, Sandbox
+from cohortops.sandbox.segments import parse_segment
 
 READY_TIMEOUT = 15.0
 
@@ -116,6 +117,14 @@ class SandboxServer:
     def seed_users(self, users: Any) -> int:
         """Seed users: a list of records, or the dict shapes described in ``seeds``."""
         return self.sandbox.seed(users)
+
+    def define_segment(self, segment_id: str, filter: dict[str, Any], name: str = "") -> None:
+        """Define (or redefine) a segment, as ``POST /_sandbox/segments`` does."""
+        segment = parse_segment(
+            {"segment_id": segment_id, "name": name or segment_id, "filter": filter}
+        )
+        with self.sandbox.lock:
+            self.sandbox.segments.define(segment)
 
     def set_faults(self, **changes: Any) -> dict[str, Any]:
         return self.sandbox.set_faults(changes)
