@@ -26,6 +26,11 @@ from cohortops.braze.requests import (
     ExportResult,
 )
 from cohortops.braze.responses import json_body, track_result
+from cohortops.braze.segment_export import (
+    SegmentExport,
+    segment_export_body,
+    segment_export_result,
+)
 from cohortops.braze.sender import Sender, braze_policy
 from cohortops.braze.splitting import MAX_COHORT_IDS
 from cohortops.errors import BrazeError
@@ -129,6 +134,7 @@ class BrazeClient:
         )
         self._track_url = URL(f"{self.rest_endpoint}/users/track")
         self._export_url = URL(f"{self.rest_endpoint}/users/export/ids")
+        self._segment_url = URL(f"{self.rest_endpoint}/users/export/segment")
         self._track_ctx = self._rest_context("POST /users/track", "users.track")
 
     def __repr__(self) -> str:
@@ -249,6 +255,21 @@ class BrazeClient:
             users.extend(found)
             invalid.extend(missing)
         return ExportResult(tuple(users), tuple(invalid))
+
+    def export_segment(
+        self,
+        segment_id: str,
+        fields_to_export: Sequence[str] = ("external_id",),
+        output_format: str = "zip",
+    ) -> SegmentExport:
+        """Start ``POST /users/export/segment``; the archive is fetched with ``segment_download``.
+
+        A 429 (the segment's previous export still running) is retried like any rate limit.
+        """
+        ctx = self._rest_context("POST /users/export/segment", "users.export.segment")
+        body = segment_export_body(segment_id, fields_to_export, output_format)
+        response = self._sender.post(self.export_limiter, self._segment_url, body, self._auth, ctx)
+        return segment_export_result(segment_id, json_body(response.content))
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -1,0 +1,124 @@
+"""Fetch a segment export's archive from the URL Braze answered with.
+
+The URL is a pre-signed object-store link: no API key is sent. Until Braze has written the
+archive it answers 403 or 404; this polls (every ``poll_seconds``) until it answers 200 or
+``ready_timeout`` passes. The body is streamed to a file, refusing more than ``max_bytes``.
+This is the package's only HTTP code outside the client, kept small for the shared HTTP layer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import httpx
+import pyarrow as pa
+
+from cohortops.braze.segment_archive import DEFAULT_MAX_BYTES as DEFAULT_MAX_ARCHIVE_BYTES
+from cohortops.braze.segment_archive import read_member_ids
+from cohortops.errors import BrazeError
+
+if TYPE_CHECKING:
+    from cohortops.braze.client import BrazeClient
+
+NOT_READY = (403, 404)
+DEFAULT_MAX_BYTES = 2 * 1024**3
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)  # the query string of a signed URL is a credential: never shown
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def download_archive(
+    url: str,
+    target: Path,
+    *,
+    ready_timeout: float = 1800.0,
+    poll_seconds: float = 5.0,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    timeout: float = 60.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Write the archive to ``target``; returns its size in bytes."""
+    deadline = clock() + ready_timeout
+    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+        while True:
+            try:
+                with client.stream("GET", url) as response:
+                    if response.status_code == 200:
+                        return _save(response, target, max_bytes, url)
+                    status = response.status_code
+            except httpx.HTTPError as exc:
+                raise BrazeError(
+                    f"Cannot download the segment export from {_where(url)}: {type(exc).__name__}.",
+                    hint="Check the network, then run the command again.",
+                ) from None
+            if status not in NOT_READY:
+                raise BrazeError(
+                    f"Downloading the segment export from {_where(url)} answered HTTP {status}.",
+                    hint="Run the command again; a new export gets a new URL.",
+                )
+            if clock() + poll_seconds > deadline:
+                raise BrazeError(
+                    f"The segment export at {_where(url)} was not ready after "
+                    f"{ready_timeout:.0f} s.",
+                    hint="Large segments take longer; raise the wait or try again later.",
+                )
+            sleep(poll_seconds)
+
+
+def _save(response: httpx.Response, target: Path, max_bytes: int, url: str) -> int:
+    size = 0
+    with target.open("wb") as handle:
+        for chunk in response.iter_bytes(1024 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                handle.close()
+                target.unlink(missing_ok=True)
+                raise BrazeError(
+                    f"The segment export at {_where(url)} exceeds {max_bytes:,} bytes.",
+                    hint="Raise the download bound, or split the segment.",
+                )
+            handle.write(chunk)
+    return size
+
+
+def fetch_segment_ids(
+    client: BrazeClient,
+    segment_id: str,
+    workdir: Path,
+    *,
+    identifier: str = "external_id",
+    alias_label: str | None = None,
+    output_format: str = "zip",
+    max_download_bytes: int = DEFAULT_MAX_BYTES,
+    max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES,
+    ready_timeout: float = 1800.0,
+    poll_seconds: float = 5.0,
+) -> pa.Array:
+    """Export the segment, download its archive into ``workdir`` and read its member ids.
+
+    Returns a sorted, de-duplicated pyarrow string array; the archive is deleted afterwards.
+    """
+    field = "user_aliases" if identifier == "user_alias" else identifier
+    started = client.export_segment(segment_id, (field,), output_format)
+    assert started.url is not None  # segment_export_result refuses a missing URL
+    target = workdir / f"segment-{started.object_prefix}.archive"
+    try:
+        download_archive(
+            started.url,
+            target,
+            ready_timeout=ready_timeout,
+            poll_seconds=poll_seconds,
+            max_bytes=max_download_bytes,
+        )
+        return read_member_ids(
+            target, identifier, alias_label=alias_label, max_bytes=max_archive_bytes
+        )
+    finally:
+        target.unlink(missing_ok=True)
