@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, cast
 
 from cohortops.config.model import (
     WEEKDAYS,
@@ -148,6 +148,8 @@ def build_cohort(e: Entity) -> Cohort:
         backfill_existing=bool(d.get("backfill_existing", True)),
         moved_from=d.get("moved_from"),
         location=e.at(),
+        braze_segment=d.get("braze_segment"),
+        removal=cast(Literal["mirror", "additive"], d.get("removal", "mirror")),
     )
 
 

@@ -196,6 +196,10 @@ class Cohort:
     backfill_existing: bool = True
     moved_from: str | None = None
     location: Location | None = None
+    # The Braze segment that mirrors this cohort (read by import, plan --refresh and drift).
+    braze_segment: str | None = None
+    # mirror: members who leave the source are removed; additive: they are never removed.
+    removal: Literal["mirror", "additive"] = "mirror"
 
 
 @dataclass(frozen=True)

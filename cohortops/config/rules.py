@@ -124,6 +124,7 @@ def check_cohorts(
         yield from _identifier(cohort, connections)
         yield from _source(cohort)
         yield from _schedule(cohort)
+        yield from _braze_segment(cohort, cohorts)
         moved = cohort.get("moved_from")
         if isinstance(moved, str) and moved in cohorts:
             yield cohort.problem(
@@ -150,6 +151,25 @@ def _identifier(cohort: Entity, connections: Mapping[str, Entity]) -> Iterator[P
             "address users by device id",
             "identifier",
         )
+
+
+def _braze_segment(cohort: Entity, cohorts: Mapping[str, Entity]) -> Iterator[Problem]:
+    segment = cohort.get("braze_segment")
+    if not isinstance(segment, str):
+        return
+    if cohort.get("identifier") == "device_id":
+        yield cohort.problem(
+            "braze_segment cannot mirror a device_id cohort: segment exports name users by "
+            "external_id, braze_id or user alias",
+            "braze_segment",
+        )
+    for other in cohorts.values():
+        if other.id < cohort.id and other.get("braze_segment") == segment:
+            yield cohort.problem(
+                f"braze_segment {segment} already mirrors cohort {other.id}; a segment mirrors "
+                "one cohort",
+                "braze_segment",
+            )
 
 
 def _source(cohort: Entity) -> Iterator[Problem]:

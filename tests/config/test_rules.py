@@ -97,8 +97,8 @@ CASES = [
         "unknown key",
         "    colour: red\n",
         "c.yaml:23:5: $.cohorts.power-users.colour: unknown key 'colour'; allowed: alias_label, "
-        "backfill_existing, connection, description, guards, identifier, moved_from, name, "
-        "notify, schedule, source",
+        "backfill_existing, braze_segment, connection, description, guards, identifier, "
+        "moved_from, name, notify, removal, schedule, source",
     ),
     (
         "wrong type",
