@@ -17,7 +17,7 @@ from typing import Any
 from cohortops.errors import StateError
 from cohortops.http.retry import Again, Attempt, GaveUp, RetryPolicy, retry
 from cohortops.membership import IdArray, MemberOp
-from cohortops.state import auditlog, cohorts, group_commit, history
+from cohortops.state import auditlog, cohorts, group_commit, history, imports
 from cohortops.state.codec import ts
 from cohortops.state.locks import LockKeeper, OsLock
 from cohortops.state.logs import (
@@ -284,6 +284,26 @@ class SqlStore(Store):
         assert self._writer is not None
         frozen_audit = None if audit is None else dict(audit)
         self._writer.submit(PendingBatch(cohort_id, op, tuple(ids), frozen_audit))
+
+    def replace_members(
+        self, cohort_id: str, ids: Any, audit_kind: str, audit: Mapping[str, Any]
+    ) -> int:
+        held = self._require_lock(f"replacing the members of cohort {cohort_id}")
+        self.flush()
+        with self._db.read() as tx:
+            row = cohorts.load(tx, cohort_id)
+        if row is None:
+            raise StateError(f"Cohort {cohort_id} is not in the state; record it first.")
+        entry = auditlog.NewEntry(audit_kind, held.who, cohort_id, dict(audit))
+        return imports.replace_snapshot(
+            self._duck,
+            self._snaps,
+            row,
+            imports.sorted_unique(ids),
+            lambda: self._write(f"replacing the members of cohort {cohort_id}"),
+            entry,
+            self._options.clock(),
+        )
 
     def flush(self) -> None:
         if self._writer is not None:

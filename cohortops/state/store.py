@@ -101,6 +101,16 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def replace_members(
+        self, cohort_id: str, ids: Any, audit_kind: str, audit: Mapping[str, Any]
+    ) -> int:
+        """Make ``ids`` (a pyarrow string array or a sequence) exactly the recorded members.
+
+        One write: the new snapshot, no deltas left, and an audit entry ``audit_kind`` (actor =
+        the lock holder, data = ``audit``) in the same commit. Returns the member count.
+        """
+
+    @abstractmethod
     def flush(self) -> None:
         """Block until every batch handed to record_batch is committed; raise if one failed."""
 
