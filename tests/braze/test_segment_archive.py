@@ -59,5 +59,5 @@ def test_decompressed_bound_is_enforced(tmp_path: Path) -> None:
 
 def test_garbage_is_one_line_error(tmp_path: Path) -> None:
     (tmp_path / "g.json").write_bytes(b"not json at all\n")
-    with pytest.raises(BrazeError, match="Cannot read the segment export g.json"):
+    with pytest.raises(BrazeError, match=r"Cannot read the segment export g\.json"):
         read_member_ids(tmp_path / "g.json")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_rules import BASE, diagnostics
 
 from cohortops.config import load_config
 from cohortops.errors import ConfigError
-
-from test_rules import BASE, diagnostics
 
 
 def test_defaults_and_values(tmp_path: Path) -> None:
