@@ -357,12 +357,13 @@ class Applier:
             and outcome.error is None
             and not outcome.failed
             and not unfinished
-            and self.store.recorded_members(cohort.cohort_id).count == 0
+            and (cohort.kept or self.store.recorded_members(cohort.cohort_id).count == 0)
         ):
             # Only once Braze acknowledged every removal: forgetting earlier would leave
-            # members in Braze that no state claims.
+            # members in Braze that no state claims. An additive cohort's members stay.
             self.store.forget_cohort(cohort.cohort_id)
-            self._audit("cohort.destroy", cohort.cohort_id, {"removed": outcome.removed})
+            data = {"removed": outcome.removed, **({"kept": cohort.kept} if cohort.kept else {})}
+            self._audit("cohort.destroy", cohort.cohort_id, data)
         elif self.store.has_cohort(cohort.cohort_id):  # absent if it failed before any write
             self.store.mark_applied(cohort.cohort_id, self.now())
             self.store.compact(cohort.cohort_id)

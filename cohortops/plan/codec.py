@@ -83,6 +83,7 @@ def cohort_to_dict(cp: CohortPlan) -> dict[str, Any]:
         "source_issues": [{"where": i.where, "message": i.message} for i in cp.source_issues],
         "skipped": dict(cp.skipped),
         "duplicates": cp.duplicates,
+        "kept": cp.kept,
         "cost": asdict(cp.cost),
     }
 
@@ -148,6 +149,7 @@ def _cohort(c: Mapping[str, Any], to_add: IdArray, to_remove: IdArray) -> Cohort
         ),
         skipped={_str(k): _int(v) for k, v in _dict(c["skipped"]).items()},
         duplicates=_int(c["duplicates"]),
+        kept=_int(c.get("kept", 0)),
         cost=Cost(
             requests=_int(cost["requests"]),
             data_points=_int(cost["data_points"]),

@@ -26,7 +26,22 @@ def cohort_guards(cp: CohortPlan, guards: Guards | None) -> list[Guard]:
         return []
     found: list[Guard] = []
     cid = cp.cohort_id
-    if cp.action == "destroy":
+    if cp.action == "destroy" and cp.kept:
+        found.append(
+            Guard(
+                id=f"destroy:{cid}",
+                kind="destroy",
+                severity="block",
+                reason=(
+                    f"cohort {cid} is no longer declared and its removal is additive: its "
+                    f"{cp.kept:,} recorded members keep their membership in Braze (declare it "
+                    "again with removal: mirror to remove them); its state will be deleted"
+                ),
+                cohorts=(cid,),
+                override=ALLOW_DESTROY,
+            )
+        )
+    elif cp.action == "destroy":
         found.append(
             Guard(
                 id=f"destroy:{cid}",

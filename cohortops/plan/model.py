@@ -126,6 +126,7 @@ class CohortPlan:
     skipped: Mapping[str, int] = field(default_factory=dict)
     duplicates: int = 0
     cost: Cost = field(default_factory=Cost)
+    kept: int = 0  # removal: additive — members who left the source and are not removed
 
     @property
     def adds(self) -> int:

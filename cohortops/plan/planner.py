@@ -147,6 +147,7 @@ def _plan_declared(
     if error is not None:
         return dataclasses.replace(declared, errored=error)
     diff = _diff_for(diffs, cid)
+    to_remove, kept = _removal_policy(cohort.removal, diff)
     sdiff: tuple[str, ...] = ()
     recorded = recorded_settings(record.settings) if record is not None else None
     if recorded is not None and recorded != settings:  # deepdiff only when needed: ~ms each
@@ -159,13 +160,13 @@ def _plan_declared(
     needs_rename = imported and not needs_create and cohort.name != remote_name
     pending = record is not None and record.settings.get(BASELINE_PENDING) is True
     baseline = (record is None or pending) and not cohort.backfill_existing
-    changed = diff.adds or diff.removes or sdiff or needs_create or needs_rename
+    changed = diff.adds or len(to_remove) or sdiff or needs_create or needs_rename
     if action == "update" and not changed:
         action = "noop"
     cost = estimate(
         method,
         adds=0 if baseline else diff.adds,
-        removes=diff.removes,
+        removes=len(to_remove),
         batch_size=batch_size,
         requests_per_second=destination.requests_per_second,
         remote_calls=int(needs_create or needs_rename),
@@ -174,7 +175,8 @@ def _plan_declared(
         declared,
         action=action,
         to_add=diff.to_add,
-        to_remove=diff.to_remove,
+        to_remove=to_remove,
+        kept=kept,
         baseline=baseline,
         settings_diff=sdiff,
         needs_remote_create=needs_create,
@@ -185,6 +187,13 @@ def _plan_declared(
         duplicates=diff.duplicates,
         cost=cost,
     )
+
+
+def _removal_policy(removal: object, diff: MemberDiff) -> tuple[Any, int]:
+    """(members to remove, members kept): ``additive`` cohorts never remove anyone."""
+    if removal == "additive" and diff.removes:
+        return diff.to_remove.slice(0, 0), diff.removes
+    return diff.to_remove, 0
 
 
 def _identity_error(
@@ -269,14 +278,15 @@ def _plan_destroy(
             ),
         )
     diff = _diff_for(diffs, old)
+    to_remove, kept = _removal_policy(recorded.get("removal"), diff)
     cost = estimate(
         gone.method,
         adds=0,
-        removes=diff.removes,
+        removes=len(to_remove),
         batch_size=batch_size,
         requests_per_second=destination.requests_per_second,
     )
-    return dataclasses.replace(gone, to_remove=diff.to_remove, desired_count=0, cost=cost)
+    return dataclasses.replace(gone, to_remove=to_remove, kept=kept, desired_count=0, cost=cost)
 
 
 def _declared_warnings(cp: CohortPlan) -> list[PlanWarning]:

@@ -83,9 +83,10 @@ def headline(cp: CohortPlan) -> str:
 def member_line(cp: CohortPlan) -> str:
     if cp.baseline:
         return f"members: {num(cp.adds)} recorded as baseline, not sent"
+    kept = f", {num(cp.kept)} left the source and are kept (removal: additive)" if cp.kept else ""
     return (
         f"members: +{num(cp.adds)} / -{num(cp.removes)} "
-        f"(desired {num(cp.desired_count)}, recorded {num(cp.recorded_count)})"
+        f"(desired {num(cp.desired_count)}, recorded {num(cp.recorded_count)}){kept}"
     )
 
 

@@ -78,6 +78,7 @@ def _cohort(cp: CohortPlan, sample: int) -> dict[str, Any]:
         "recorded_count": cp.recorded_count,
         "members_to_add": cp.adds,
         "members_to_remove": cp.removes,
+        "members_kept": cp.kept,
         "sample_to_add": fmt.sample(cp.to_add, sample),
         "sample_to_remove": fmt.sample(cp.to_remove, sample),
         "settings_diff": list(cp.settings_diff),

@@ -76,6 +76,8 @@ def cohort_settings(config: Config, cohort: Cohort) -> dict[str, Any]:
             "allow_empty": cohort.guards.allow_empty,
         },
         "backfill_existing": cohort.backfill_existing,
+        # Only when not the default, so states recorded before the key existed show no change.
+        **({"removal": cohort.removal} if cohort.removal != "mirror" else {}),
     }
 
 

@@ -11,6 +11,7 @@ import pytest
 from cohortops.operations.braze_members import ExportSettings
 from cohortops.operations.drift_segment import segment_drift
 from cohortops.operations.import_members import import_cohort
+from cohortops.plan import render
 from cohortops.sandbox import SandboxServer
 from cohortops.sandbox.testing import CLIENT_SECRET, PARTNER_KEY
 
@@ -108,3 +109,41 @@ def test_drift_sees_both_directions(make_project: MakeProject) -> None:
         drift = segment_drift(app.config, store, "adopted", FAST)
     assert drift.not_recorded.to_pylist() == ["u019998", "u019999"]
     assert drift.missing.to_pylist() == ["u000003"]
+
+
+@pytest.mark.parametrize("method", ["attribute", "cohort_import"])
+def test_additive_cohort_never_removes(make_project: MakeProject, method: str) -> None:
+    project = make_project()
+    hold(project.sandbox, method, HELD[:2_000])
+    project.write(
+        {
+            "adopted": CohortSpec(
+                method,
+                ids("u", 1_000, 3_000),
+                {
+                    "braze_segment": "seg-adopted",
+                    "removal": "additive",
+                    "guards": {"max_remove_percent": 1},
+                },
+            )
+        }
+    )
+    app = project.app()
+    with app.store() as store:
+        import_cohort(app.config, store, "adopted", "tester@ci", export=FAST)
+    plan = project.plan()
+    (cohort,) = plan.cohorts
+    assert (cohort.adds, cohort.removes, cohort.kept) == (1_000, 0, 1_000)
+    assert not plan.guards or all(g.kind != "mass_removal" for g in plan.guards)
+    assert "1,000 left the source and are kept (removal: additive)" in render(plan, "text")
+    project.apply()
+    held = project.remote().members(method, "adopted")
+    assert held == set(ids("u", 0, 3_000))
+    # Destroying an additive cohort removes nobody from Braze, even with --allow-destroy.
+    project.write({})
+    destroy = project.plan()
+    (gone,) = destroy.cohorts
+    assert (gone.action, gone.removes, gone.kept) == ("destroy", 0, 3_000)
+    project.apply("--allow-destroy")
+    assert project.remote().members(method, "adopted") == held
+    assert project.recorded() == {}
