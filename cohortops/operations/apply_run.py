@@ -24,8 +24,15 @@ from cohortops.apply.summary_lines import summarize
 from cohortops.braze import BrazeClient
 from cohortops.config.model import CohortImportDelivery, Config
 from cohortops.errors import ApplyError, CohortopsError
+from cohortops.operations.braze_members import ExportSettings
 from cohortops.operations.context import App, check_fresh
 from cohortops.operations.run_notices import last_results, notify_all, report_of
+from cohortops.operations.refresh import (
+    RefreshedPlan,
+    drift_lines,
+    plan_refreshed,
+    record_refreshed,
+)
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.planfile import plan_digest, read_plan
 from cohortops.state import Store
@@ -71,21 +78,38 @@ def apply_command(
     *,
     progress: Progress | None = None,
     client_options: dict[str, Any] | None = None,
+    refresh: bool = False,
+    resync: tuple[str, ...] = (),
+    export: ExportSettings | None = None,
 ) -> Iterator[str]:
+    """``refresh``/``resync``: plan against what Braze holds (see ``refresh``), and record it
+    in the state just before sending."""
     actor = app.actor()
+    refreshed: RefreshedPlan | None = None
     with app.store() as store, store.lock("apply", actor.who):
         if planfile is not None:
-            if targets:
+            if targets or refresh or resync:
                 raise CohortopsError(
-                    "--cohort cannot narrow a saved plan; make the plan with --cohort instead."
+                    "--cohort, --refresh and --resync cannot change a saved plan; make the plan "
+                    "with them instead (a refreshed plan is applied with apply --refresh)."
                 )
             plan = read_plan(planfile)
             check_fresh(plan, store.snapshot(), app.config)
+        elif refresh or resync:
+            refreshed = plan_refreshed(
+                app, store, targets, refresh=refresh, resync=resync, export=export
+            )
+            plan = refreshed.plan
         else:
             plan = app.plan(store, targets)
+        drift = "\n".join(drift_lines(refreshed)) if refreshed is not None else ""
         if not plan.has_changes:
             yield render(plan, "text").rstrip("\n")
             record_failed_runs(store, plan, actor, None)
+            if drift:
+                yield drift
+            if refreshed is not None and refreshed.braze:
+                record_refreshed(app.config, store, refreshed)
             _check_planned(plan)  # a source that failed is not "no changes"
             return
         # Refusals come before the question, not after the answer.
@@ -97,10 +121,14 @@ def apply_command(
             raise
         if planfile is not None:
             yield render(plan, "text").rstrip("\n")  # the reviewed plan was approved in review
-        elif not confirm(render(plan, "text")):
+        elif not confirm(render(plan, "text") + (drift + "\n" if drift else "")):
             raise CohortopsError("Apply cancelled; nothing was sent.")
         changed = [c.cohort_id for c in plan.cohorts if c.is_change]
         previous = last_results(store, changed)
+        if refreshed is not None:
+            if drift:
+                yield drift
+            record_refreshed(app.config, store, refreshed)
         try:
             result = apply_plan(
                 app,

@@ -8,7 +8,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -37,7 +39,12 @@ def make_full_plan(
     selected: frozenset[str] | None,
     *,
     engine: str = "duckdb",
+    recorded_override: Mapping[str, Any] | None = None,
+    resync: frozenset[str] = frozenset(),
 ) -> Plan:
+    """``recorded_override``: cohort id → what Braze holds (a refresh), planned against instead of
+    the state. ``resync``: cohorts whose every desired member is re-sent."""
+    overrides = recorded_override or {}
     inputs = diff_inputs(config, state, selected)
     diffs: dict[str, MemberDiff] = {}
     errors: dict[str, str] = {}
@@ -52,13 +59,21 @@ def make_full_plan(
                         item.cohort_id, EMPTY, members, 0, len(members)
                     )
                     continue
-                recorded = (
-                    store.recorded_members(item.recorded_id)
-                    if item.recorded_id is not None
-                    else empty_recorded(item.cohort_id)
-                )
+                if item.cohort_id in overrides:
+                    held = overrides[item.cohort_id]
+                    recorded = RecordedMembers(item.cohort_id, None, held, EMPTY, len(held))
+                elif item.recorded_id is not None:
+                    recorded = store.recorded_members(item.recorded_id)
+                else:
+                    recorded = empty_recorded(item.cohort_id)
                 try:
-                    diffs[item.cohort_id] = differ.diff(item.cohort_id, item.source, recorded)
+                    diff = differ.diff(item.cohort_id, item.source, recorded)
+                    if item.cohort_id in resync:
+                        everyone = differ.diff(
+                            item.cohort_id, item.source, empty_recorded(item.cohort_id)
+                        )
+                        diff = dataclasses.replace(diff, to_add=everyone.to_add)
+                    diffs[item.cohort_id] = diff
                 except SourceError as exc:
                     errors[item.cohort_id] = str(exc)
         finally:
