@@ -25,6 +25,7 @@ from cohortops.braze import BrazeClient
 from cohortops.config.model import CohortImportDelivery, Config
 from cohortops.errors import ApplyError, CohortopsError
 from cohortops.operations.braze_members import ExportSettings
+from cohortops.operations.cancel import CancelWatcher
 from cohortops.operations.context import App, check_fresh
 from cohortops.operations.run_notices import last_results, notify_all, report_of
 from cohortops.operations.refresh import (
@@ -262,9 +263,19 @@ def apply_plan(
         progress=progress or Progress(enabled=True),
         now=now or (lambda: dt.datetime.now(dt.UTC)),
     )
+    watcher = CancelWatcher(app.config.state, lambda: applier.apply_id, applier.request_stop)
     try:
-        with _StopOnSigint(applier):
+        with _StopOnSigint(applier), watcher:
             return applier.run()
+    except ApplyInterrupted:
+        if watcher.seen is not None:
+            store.append_audit(
+                "apply.cancel",
+                watcher.seen.who,
+                None,
+                {"apply_id": applier.apply_id, "requested_at": watcher.seen.at},
+            )
+        raise
     finally:
         for client in clients.values():
             client.close()

@@ -120,7 +120,12 @@ CREATE TABLE IF NOT EXISTS cohortops_runs (
     apply_id TEXT,
     error TEXT
 );
-CREATE INDEX IF NOT EXISTS cohortops_runs_cohort ON cohortops_runs (cohort_id, run_id)
+CREATE INDEX IF NOT EXISTS cohortops_runs_cohort ON cohortops_runs (cohort_id, run_id);
+CREATE TABLE IF NOT EXISTS cohortops_cancels (
+    apply_id TEXT PRIMARY KEY,
+    who TEXT NOT NULL,
+    requested_at TEXT NOT NULL
+)
 """
 
 

@@ -18,7 +18,7 @@ from cohortops.errors import StateError
 from cohortops.http.retry import Again, Attempt, GaveUp, RetryPolicy, retry
 from cohortops.membership import IdArray, MemberOp
 from cohortops.state import auditlog, cohorts, group_commit, history, imports
-from cohortops.state.codec import ts
+from cohortops.state.codec import parse_ts, ts
 from cohortops.state.locks import LockKeeper, OsLock
 from cohortops.state.logs import (
     ApplyJournal,
@@ -344,6 +344,21 @@ class SqlStore(Store):
     def unfinished_applies(self) -> list[ApplyJournal]:
         with self._db.read() as tx:
             return history.unfinished(tx)
+
+    def request_cancel(self, apply_id: str, who: str) -> None:
+        with self._db.write(fence=None, bump=False, doing="recording a cancel request") as tx:
+            tx.execute(
+                "INSERT INTO cohortops_cancels (apply_id, who, requested_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (apply_id) DO NOTHING",
+                (apply_id, who, ts(self._options.clock())),
+            )
+
+    def cancel_request(self, apply_id: str) -> tuple[str, dt.datetime] | None:
+        with self._db.read("reading cancel requests") as tx:
+            row = tx.one(
+                "SELECT who, requested_at FROM cohortops_cancels WHERE apply_id = ?", (apply_id,)
+            )
+        return None if row is None else (str(row[0]), parse_ts(str(row[1])))
 
     # -- audit log -----------------------------------------------------------------------------
 

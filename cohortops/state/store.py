@@ -134,6 +134,14 @@ class Store(ABC):
     def unfinished_applies(self) -> list[ApplyJournal]:
         """Applies that began and never ended (the process died), oldest first."""
 
+    @abstractmethod
+    def request_cancel(self, apply_id: str, who: str) -> None:
+        """Ask the running apply ``apply_id`` to stop. Needs no lock (the apply holds it)."""
+
+    @abstractmethod
+    def cancel_request(self, apply_id: str) -> tuple[str, dt.datetime] | None:
+        """(who asked, when) if someone asked ``apply_id`` to stop."""
+
     # -- audit log -----------------------------------------------------------------------------
 
     @abstractmethod
