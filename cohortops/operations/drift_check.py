@@ -108,6 +108,13 @@ def check_cohort(
             key = _key(user, settings)
             if key is not None and remote_id not in values:
                 missing.append(key)
+    if settings.get("backfill_existing") is False:
+        # Baseline members never received the value: their absence is not drift.
+        from cohortops.operations.drift_segment import unsent_baseline
+
+        unsent = unsent_baseline(store, cohort_id)
+        unknown = tuple(m for m in unknown if m not in unsent)
+        missing = [m for m in missing if m not in unsent]
     return CohortDrift(
         cohort_id,
         len(members),

@@ -102,3 +102,43 @@ def segment_drift_lines(results: list[SegmentDrift]) -> Iterator[str]:
                 f"    {r.unsent_baseline:,} baseline members (backfill_existing: false) were "
                 "never sent and are not counted as missing"
             )
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    lines: tuple[str, ...]
+    drifted: bool
+
+
+BLIND_SPOT = (
+    "    (no braze_segment: only recorded members were looked up; users holding the cohort "
+    "without being recorded are not visible)"
+)
+
+
+def drift_report(
+    config: Config,
+    store: Store,
+    cohort_ids: tuple[str, ...],
+    *,
+    sample: int | None,
+    export: ExportSettings | None = None,
+) -> DriftReport:
+    """`cohortops drift`: complete for cohorts with a mirror segment, sampled for the others."""
+    from cohortops.operations.drift_check import check_cohort, drift_lines
+
+    lines: list[str] = ["Drift between the state and Braze:"]
+    drifted = False
+    for cid in cohort_ids:
+        cohort = config.cohorts.get(cid)
+        if cohort is not None and cohort.braze_segment is not None:
+            result = segment_drift(config, store, cid, export)
+            lines.extend(segment_drift_lines([result]))
+            drifted = drifted or result.drifted
+            continue
+        sampled = check_cohort(store, config, cid, sample=sample)
+        lines.extend(drift_lines([sampled]))
+        if sampled.skipped_reason is None:
+            lines.append(BLIND_SPOT)
+        drifted = drifted or sampled.drifted
+    return DriftReport(tuple(lines), drifted)

@@ -7,6 +7,7 @@ and the audit entry is appended in the same transaction that points the cohort a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -14,10 +15,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cohortops.errors import StateError
 from cohortops.state import auditlog, cohorts
 from cohortops.state.members import Deltas, DuckRunner, write_compacted
 from cohortops.state.snapstore import SnapInfo, SnapshotStore, file_digest
-from cohortops.state.sqlcore import Tx
+from cohortops.state.sqlcore import Db, Tx
 
 
 def sorted_unique(ids: Any) -> Any:
@@ -29,6 +31,24 @@ def sorted_unique(ids: Any) -> Any:
     return pc.unique(array).sort() if len(array) else array
 
 
+def replace(
+    db: Db,
+    duck: DuckRunner,
+    snaps: SnapshotStore,
+    cohort_id: str,
+    ids: Any,
+    write: Callable[[], AbstractContextManager[Tx]],
+    entry: auditlog.NewEntry,
+    at: dt.datetime,
+) -> int:
+    """Make ``ids`` exactly the cohort's recorded members (the caller holds the lock)."""
+    with db.read() as tx:
+        row = cohorts.load(tx, cohort_id)
+    if row is None:
+        raise StateError(f"Cohort {cohort_id} is not in the state; record it first.")
+    return replace_snapshot(duck, snaps, row, sorted_unique(ids), write, entry, at)
+
+
 def replace_snapshot(
     duck: DuckRunner,
     snaps: SnapshotStore,
@@ -36,7 +56,7 @@ def replace_snapshot(
     ids: Any,
     write: Callable[[], AbstractContextManager[Tx]],
     entry: auditlog.NewEntry,
-    at: Any,
+    at: dt.datetime,
 ) -> int:
     """Point ``row``'s cohort at a snapshot of exactly ``ids`` (sorted, distinct); its count."""
     cohort_id = row.cohort_id

@@ -17,8 +17,8 @@ from typing import Any
 from cohortops.errors import StateError
 from cohortops.http.retry import Again, Attempt, GaveUp, RetryPolicy, retry
 from cohortops.membership import IdArray, MemberOp
-from cohortops.state import auditlog, cohorts, group_commit, history, imports
-from cohortops.state.codec import parse_ts, ts
+from cohortops.state import auditlog, cancels, cohorts, group_commit, history, imports
+from cohortops.state.codec import ts
 from cohortops.state.locks import LockKeeper, OsLock
 from cohortops.state.logs import (
     ApplyJournal,
@@ -288,19 +288,17 @@ class SqlStore(Store):
     def replace_members(
         self, cohort_id: str, ids: Any, audit_kind: str, audit: Mapping[str, Any]
     ) -> int:
-        held = self._require_lock(f"replacing the members of cohort {cohort_id}")
+        doing = f"replacing the members of cohort {cohort_id}"
+        held = self._require_lock(doing)
         self.flush()
-        with self._db.read() as tx:
-            row = cohorts.load(tx, cohort_id)
-        if row is None:
-            raise StateError(f"Cohort {cohort_id} is not in the state; record it first.")
         entry = auditlog.NewEntry(audit_kind, held.who, cohort_id, dict(audit))
-        return imports.replace_snapshot(
+        return imports.replace(
+            self._db,
             self._duck,
             self._snaps,
-            row,
-            imports.sorted_unique(ids),
-            lambda: self._write(f"replacing the members of cohort {cohort_id}"),
+            cohort_id,
+            ids,
+            lambda: self._write(doing),
             entry,
             self._options.clock(),
         )
@@ -346,19 +344,10 @@ class SqlStore(Store):
             return history.unfinished(tx)
 
     def request_cancel(self, apply_id: str, who: str) -> None:
-        with self._db.write(fence=None, bump=False, doing="recording a cancel request") as tx:
-            tx.execute(
-                "INSERT INTO cohortops_cancels (apply_id, who, requested_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (apply_id) DO NOTHING",
-                (apply_id, who, ts(self._options.clock())),
-            )
+        cancels.request(self._db, apply_id, who, self._options.clock())
 
     def cancel_request(self, apply_id: str) -> tuple[str, dt.datetime] | None:
-        with self._db.read("reading cancel requests") as tx:
-            row = tx.one(
-                "SELECT who, requested_at FROM cohortops_cancels WHERE apply_id = ?", (apply_id,)
-            )
-        return None if row is None else (str(row[0]), parse_ts(str(row[1])))
+        return cancels.requested(self._db, apply_id)
 
     # -- audit log -----------------------------------------------------------------------------
 

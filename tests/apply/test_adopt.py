@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from cohortops.operations.braze_members import ExportSettings
-from cohortops.operations.drift_segment import segment_drift
+from cohortops.operations.drift_segment import drift_report, segment_drift
 from cohortops.operations.import_members import import_cohort
 from cohortops.plan import render
 from cohortops.sandbox import SandboxServer
@@ -147,3 +147,25 @@ def test_additive_cohort_never_removes(make_project: MakeProject, method: str) -
     project.apply("--allow-destroy")
     assert project.remote().members(method, "adopted") == held
     assert project.recorded() == {}
+
+
+@pytest.mark.parametrize("segment", [True, False])
+def test_baseline_members_are_not_reported_lost(make_project: MakeProject, segment: bool) -> None:
+    project = make_project()
+    extra: dict[str, object] = {"backfill_existing": False}
+    if segment:
+        extra["braze_segment"] = "seg-adopted"
+        hold(project.sandbox, "attribute", [])
+    project.write({"adopted": CohortSpec("attribute", ids("u", 0, 300), extra)})
+    project.apply()  # the 300 are recorded as the baseline, never sent
+    project.write({"adopted": CohortSpec("attribute", ids("u", 0, 310), extra)})
+    project.apply()  # 10 later entries are sent
+    app = project.app()
+    with app.store() as store:
+        report = drift_report(app.config, store, ("adopted",), sample=None, export=FAST)
+    text = "\n".join(report.lines)
+    assert not report.drifted, text
+    if segment:
+        assert "300 baseline members" in text
+    else:
+        assert "not visible" in text
