@@ -3,7 +3,7 @@
 The URL is a pre-signed object-store link: no API key is sent. Until Braze has written the
 archive it answers 403 or 404; this polls (every ``poll_seconds``) until it answers 200 or
 ``ready_timeout`` passes. The body is streamed to a file, refusing more than ``max_bytes``.
-This is the package's only HTTP code outside the client, kept small for the shared HTTP layer.
+Transfers go through ``cohortops.http`` (proxies from the environment, timeouts).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
 import pyarrow as pa
 
 from cohortops.braze.segment_archive import DEFAULT_MAX_BYTES as DEFAULT_MAX_ARCHIVE_BYTES
 from cohortops.braze.segment_archive import read_member_ids
 from cohortops.errors import BrazeError
+from cohortops.http.client import HTTPError, describe, download
 
 if TYPE_CHECKING:
     from cohortops.braze.client import BrazeClient
@@ -46,46 +46,32 @@ def download_archive(
 ) -> int:
     """Write the archive to ``target``; returns its size in bytes."""
     deadline = clock() + ready_timeout
-    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
-        while True:
-            try:
-                with client.stream("GET", url) as response:
-                    if response.status_code == 200:
-                        return _save(response, target, max_bytes, url)
-                    status = response.status_code
-            except httpx.HTTPError as exc:
-                raise BrazeError(
-                    f"Cannot download the segment export from {_where(url)}: {type(exc).__name__}.",
-                    hint="Check the network, then run the command again.",
-                ) from None
-            if status not in NOT_READY:
-                raise BrazeError(
-                    f"Downloading the segment export from {_where(url)} answered HTTP {status}.",
-                    hint="Run the command again; a new export gets a new URL.",
-                )
-            if clock() + poll_seconds > deadline:
-                raise BrazeError(
-                    f"The segment export at {_where(url)} was not ready after "
-                    f"{ready_timeout:.0f} s.",
-                    hint="Large segments take longer; raise the wait or try again later.",
-                )
-            sleep(poll_seconds)
-
-
-def _save(response: httpx.Response, target: Path, max_bytes: int, url: str) -> int:
-    size = 0
-    with target.open("wb") as handle:
-        for chunk in response.iter_bytes(1024 * 1024):
-            size += len(chunk)
-            if size > max_bytes:
-                handle.close()
-                target.unlink(missing_ok=True)
-                raise BrazeError(
-                    f"The segment export at {_where(url)} exceeds {max_bytes:,} bytes.",
-                    hint="Raise the download bound, or split the segment.",
-                )
-            handle.write(chunk)
-    return size
+    while True:
+        try:
+            status, size = download(url, target, max_bytes=max_bytes, timeout=timeout)
+        except HTTPError as exc:
+            raise BrazeError(
+                f"Cannot download the segment export from {_where(url)}: {describe(exc)}.",
+                hint="Check the network, then run the command again.",
+            ) from None
+        if status == 200 and size < 0:
+            raise BrazeError(
+                f"The segment export at {_where(url)} exceeds {max_bytes:,} bytes.",
+                hint="Raise the download bound, or split the segment.",
+            )
+        if status == 200:
+            return size
+        if status not in NOT_READY:
+            raise BrazeError(
+                f"Downloading the segment export from {_where(url)} answered HTTP {status}.",
+                hint="Run the command again; a new export gets a new URL.",
+            )
+        if clock() + poll_seconds > deadline:
+            raise BrazeError(
+                f"The segment export at {_where(url)} was not ready after {ready_timeout:.0f} s.",
+                hint="Large segments take longer; raise the wait or try again later.",
+            )
+        sleep(poll_seconds)
 
 
 def fetch_segment_ids(

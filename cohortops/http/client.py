@@ -12,6 +12,7 @@ import socket
 import ssl
 import urllib.request
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -83,6 +84,45 @@ def post(
     finally:
         response.close()
     return response
+
+
+def download(
+    url: str,
+    target: Path,
+    *,
+    max_bytes: int,
+    timeout: float,
+    transport: httpx.BaseTransport | None = None,
+) -> tuple[int, int]:
+    """GET ``url`` (no credentials are sent: a pre-signed link) and stream a 200 body into
+    ``target``. Returns (status, bytes written); bytes is -1 when the body exceeded
+    ``max_bytes`` (``target`` is then removed). Network failures raise ``HTTPError``."""
+    own = transport is None
+    sender = transport or proxy_transport(url) or httpx.HTTPTransport()
+    request = httpx.Request(
+        "GET", url, headers={"User-Agent": USER_AGENT}, extensions={"timeout": timeouts(timeout)}
+    )
+    try:
+        response = sender.handle_request(request)
+        try:
+            if response.status_code != 200:
+                return response.status_code, 0
+            size = 0
+            with target.open("wb") as handle:
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        break
+                    handle.write(chunk)
+            if size > max_bytes:
+                target.unlink(missing_ok=True)
+                return 200, -1
+            return 200, size
+        finally:
+            response.close()
+    finally:
+        if own:
+            sender.close()
 
 
 # The httpx types callers name, so that no other package imports httpx.
