@@ -8,6 +8,7 @@ group of commands on it; ``main`` maps errors to exit codes.
 from cohortops.cli import (  # noqa: F401  (importing registers the commands)
     apply_cmds,
     audit_cmds,
+    braze_truth_cmds,
     config_cmds,
     inspect_cmds,
     plan_cmds,

@@ -48,6 +48,17 @@ def confirm_with(auto_approve: bool) -> Callable[[str], bool]:
 @cohort_option
 @click.argument("planfile", type=click.Path(path_type=Path), required=False)
 @click.option("--auto-approve", is_flag=True, help="Skip the interactive 'yes'.")
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Plan against what Braze holds (cohorts with braze_segment) and record it first.",
+)
+@click.option(
+    "--resync",
+    multiple=True,
+    metavar="COHORT",
+    help="Re-send every desired member of COHORT and remove everyone else (repeatable).",
+)
 @override_options
 @engine_option
 @pass_app
@@ -56,13 +67,25 @@ def apply(
     cohorts: tuple[str, ...],
     planfile: Path | None,
     auto_approve: bool,
+    refresh: bool,
+    resync: tuple[str, ...],
     **flags: bool,
 ) -> None:
     """Carry out a plan against Braze: the saved PLANFILE, or a fresh one after you approve it."""
     from cohortops.operations.apply_run import apply_command
 
     confirm = confirm_with(auto_approve)
-    for line in apply_command(app, planfile, cohorts, overrides_given(flags), confirm, render):
+    lines = apply_command(
+        app,
+        planfile,
+        cohorts,
+        overrides_given(flags),
+        confirm,
+        render,
+        refresh=refresh,
+        resync=resync,
+    )
+    for line in lines:
         click.echo(line)
 
 

@@ -30,7 +30,9 @@ def history(app: App, cohort: str | None, fmt: str, limit: int) -> None:
 @cohort_option
 @click.option("--sample", type=int, default=1000, show_default=True, help="Members per cohort.")
 @click.option("--all", "check_all", is_flag=True, help="Check every recorded member (slow).")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when drift is found.")
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Accepted for compatibility: drift always exits 2."
+)
 @report_format_option
 @pass_app
 def drift(
@@ -41,20 +43,20 @@ def drift(
     detailed_exitcode: bool,
     fmt: str,
 ) -> None:
-    """Compare recorded members with what Braze holds (unknown users, dropped values)."""
-    from cohortops.operations.drift_check import check_cohort, drift_json, drift_lines
+    """Compare the state with Braze: every member, both ways, where a cohort declares
+    braze_segment; a sample of recorded members elsewhere. Exits 2 on drift."""
+    import json
+
+    from cohortops.operations.drift_segment import drift_report
 
     with app.store() as store:
-        targets = cohorts or tuple(sorted(store.snapshot().cohorts))
-        results = [
-            check_cohort(store, app.config, c, sample=None if check_all else sample)
-            for c in targets
-        ]
+        mirrored = {c.id for c in app.config.cohorts.values() if c.braze_segment is not None}
+        targets = cohorts or tuple(sorted(set(store.snapshot().cohorts) | mirrored))
+        report = drift_report(app.config, store, targets, sample=None if check_all else sample)
     if fmt == "json":
-        click.echo(drift_json(results))
+        click.echo(json.dumps(list(report.rows), indent=2))
     else:
-        click.echo("Drift between the state and Braze:")
-        for line in drift_lines(results):
+        for line in report.lines:
             click.echo(line)
-    if detailed_exitcode and any(r.drifted for r in results):
+    if report.drifted:
         sys.exit(2)

@@ -17,6 +17,7 @@ from cohortops.cli.root import (
     pass_app,
     render,
 )
+from cohortops.errors import CohortopsError
 from cohortops.operations.context import App
 
 
@@ -28,6 +29,11 @@ from cohortops.operations.context import App
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none."
 )
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Read Braze (cohorts with braze_segment) and plan against what it holds; writes nothing.",
+)
 @engine_option
 @pass_app
 def plan(
@@ -36,15 +42,31 @@ def plan(
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
+    refresh: bool,
 ) -> None:
     """Show who enters and leaves each cohort: desired members vs recorded state."""
+    drift: list[str] = []
     with app.store() as store:
-        the_plan = app.plan(store, cohorts)
+        if refresh:
+            from cohortops.operations.refresh import drift_lines, plan_refreshed
+
+            if out is not None:
+                raise CohortopsError(
+                    "A refreshed plan cannot be saved: its recorded sets come from Braze, not "
+                    "the state. Use `cohortops apply --refresh`."
+                )
+            refreshed = plan_refreshed(app, store, cohorts)
+            the_plan = refreshed.plan
+            drift = list(drift_lines(refreshed))
+        else:
+            the_plan = app.plan(store, cohorts)
     if out is not None:
         from cohortops.plan.planfile import write_plan
 
         write_plan(the_plan, out)
     click.echo(render(the_plan, fmt), nl=False)
+    for line in drift:
+        click.echo(line, err=fmt != "text")
     if out is not None and fmt == "text":
         click.echo(f"\nSaved the plan to {out}. Apply exactly it with `cohortops apply {out}`.")
     if the_plan.has_errors:

@@ -27,13 +27,13 @@ from cohortops.errors import ApplyError, CohortopsError
 from cohortops.operations.braze_members import ExportSettings
 from cohortops.operations.cancel import CancelWatcher
 from cohortops.operations.context import App, check_fresh
-from cohortops.operations.run_notices import last_results, notify_all, report_of
 from cohortops.operations.refresh import (
     RefreshedPlan,
     drift_lines,
     plan_refreshed,
     record_refreshed,
 )
+from cohortops.operations.run_notices import last_results, notify_all, report_of
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.planfile import plan_digest, read_plan
 from cohortops.state import Store

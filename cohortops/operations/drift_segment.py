@@ -9,6 +9,7 @@ baseline were never sent, so their absence in Braze is not drift.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +109,32 @@ def segment_drift_lines(results: list[SegmentDrift]) -> Iterator[str]:
 class DriftReport:
     lines: tuple[str, ...]
     drifted: bool
+    rows: tuple[dict[str, Any], ...] = ()  # `drift --format json`
+
+
+ROW_IDS = 100  # ids listed per direction in a JSON row
+
+
+def segment_row(r: SegmentDrift, method: str) -> dict[str, Any]:
+    """The sampled check's JSON keys (see ``drift_check.drift_json``) plus the complete ones."""
+    return {
+        "cohort_id": r.cohort_id,
+        "method": method,
+        "checked": r.recorded,
+        "recorded": r.recorded,
+        "drifted": r.drifted,
+        "unknown": [],
+        "missing_value": [],
+        "skipped_reason": None,
+        "complete": True,
+        "segment": r.segment,
+        "in_braze": r.in_braze,
+        "not_recorded_count": len(r.not_recorded),
+        "missing_count": len(r.missing),
+        "not_recorded": r.not_recorded[:ROW_IDS].to_pylist(),
+        "missing": r.missing[:ROW_IDS].to_pylist(),
+        "unsent_baseline": r.unsent_baseline,
+    }
 
 
 BLIND_SPOT = (
@@ -125,20 +152,23 @@ def drift_report(
     export: ExportSettings | None = None,
 ) -> DriftReport:
     """`cohortops drift`: complete for cohorts with a mirror segment, sampled for the others."""
-    from cohortops.operations.drift_check import check_cohort, drift_lines
+    from cohortops.operations.drift_check import check_cohort, drift_json, drift_lines
 
     lines: list[str] = ["Drift between the state and Braze:"]
+    rows: list[dict[str, Any]] = []
     drifted = False
     for cid in cohort_ids:
         cohort = config.cohorts.get(cid)
         if cohort is not None and cohort.braze_segment is not None:
             result = segment_drift(config, store, cid, export)
             lines.extend(segment_drift_lines([result]))
+            rows.append(segment_row(result, config.connection_of(cohort).delivery.method))
             drifted = drifted or result.drifted
             continue
         sampled = check_cohort(store, config, cid, sample=sample)
         lines.extend(drift_lines([sampled]))
+        rows.extend({**row, "complete": False} for row in json.loads(drift_json([sampled])))
         if sampled.skipped_reason is None:
             lines.append(BLIND_SPOT)
         drifted = drifted or sampled.drifted
-    return DriftReport(tuple(lines), drifted)
+    return DriftReport(tuple(lines), drifted, tuple(rows))
