@@ -4,18 +4,18 @@ Accepted: a ZIP of JSON-lines files (Braze's default), a gzip-compressed tar of 
 gzip-compressed JSON-lines file, or a plain JSON-lines file. Lines are parsed by Arrow's JSON
 reader (C++), so a million members never become a million Python objects. The decompressed
 size is bounded (``max_bytes``): a ZIP declaring more is refused before reading, and every
-stream is counted as it is read, so an archive that lies about its sizes is refused too.
+stream is counted as it is read, so an archive that lies about its sizes is refused too. Files are parsed in blocks of whole
+lines, so one huge JSON-lines file never sits in memory at once.
 """
 
 from __future__ import annotations
 
 import gzip
-import io
 import tarfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,30 +24,33 @@ import pyarrow.json as pajson
 from cohortops.errors import BrazeError
 
 DEFAULT_MAX_BYTES = 8 * 1024**3
-_BLOCK = 16 * 1024 * 1024
+_BLOCK = 8 * 1024 * 1024
 
 
 class _TooLarge(Exception):
     pass
 
 
-class _Counted(io.RawIOBase):
-    """A read-only stream that fails once more than ``budget[0]`` bytes came through it."""
-
-    def __init__(self, inner: IO[bytes], budget: list[int]) -> None:
-        self._inner = inner
-        self._budget = budget
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._inner.read(len(buffer))
-        self._budget[0] -= len(data)
-        if self._budget[0] < 0:
+def _blocks(stream: IO[bytes], budget: list[int]) -> Iterator[bytes]:
+    """``stream`` in blocks of whole lines (at most about ``_BLOCK`` bytes each), counting every
+    byte against ``budget[0]``: more than that raises ``_TooLarge``."""
+    carry = b""
+    while True:
+        data = stream.read(_BLOCK)
+        budget[0] -= len(data)
+        if budget[0] < 0:
             raise _TooLarge
-        buffer[: len(data)] = data
-        return len(data)
+        if not data:
+            if carry.strip():
+                yield carry
+            return
+        data = carry + data
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            carry = data
+            continue
+        carry = data[cut:]
+        yield data[:cut]
 
 
 def _schema(identifier: str) -> pa.Schema:
@@ -129,15 +132,14 @@ def read_member_ids(
     budget = [max_bytes]
     parts: list[pa.Array] = []
     parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    read = pajson.ReadOptions(block_size=_BLOCK + 1)
     try:
         for stream in _streams(path):
-            counted = io.BufferedReader(_Counted(stream, budget), buffer_size=_BLOCK)
-            if not counted.peek(1):
-                continue
-            table = pajson.read_json(
-                counted, read_options=pajson.ReadOptions(block_size=_BLOCK), parse_options=parse
-            )
-            parts.append(_ids(table, identifier, alias_label))
+            for block in _blocks(stream, budget):
+                table = pajson.read_json(
+                    pa.BufferReader(block), read_options=read, parse_options=parse
+                )
+                parts.append(_ids(table, identifier, alias_label))
     except _TooLarge:
         raise too_large from None
     except (OSError, zipfile.BadZipFile, tarfile.TarError, pa.ArrowInvalid) as exc:

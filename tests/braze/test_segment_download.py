@@ -12,7 +12,7 @@ from cohortops.braze import BrazeClient
 from cohortops.braze.segment_download import download_archive, fetch_segment_ids
 from cohortops.errors import BrazeError
 from cohortops.sandbox import SandboxServer, serve_in_thread
-from cohortops.sandbox.testing import API_KEY, make_config
+from cohortops.sandbox.testing import API_KEY, ManualClock, make_config
 
 
 @pytest.fixture
@@ -55,18 +55,23 @@ def test_fetch_waits_for_readiness_and_reads_ids(server: SandboxServer, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
-def test_not_ready_in_time_and_oversized_download(server: SandboxServer, tmp_path: Path) -> None:
-    server.seed_users([{"external_id": f"u{i}", "attributes": {"s": ["v"]}} for i in range(500)])
-    server.define_segment("seg", {"attribute": "s", "includes": "v"})
-    with _client(server) as client:
-        started = client.export_segment("seg")
-    assert started.url is not None
-    with pytest.raises(BrazeError, match="not ready after"):
-        download_archive(started.url, tmp_path / "a", ready_timeout=0.1, poll_seconds=0.05)
-    time.sleep(0.3)
-    with pytest.raises(BrazeError, match="exceeds 100 bytes"):
-        download_archive(started.url, tmp_path / "a", max_bytes=100)
-    assert not (tmp_path / "a").exists()
+def test_not_ready_in_time_and_oversized_download(tmp_path: Path) -> None:
+    clock = ManualClock()
+    config = make_config(segment_export_ready_ms=1000)
+    with serve_in_thread(config, clock=clock) as server:
+        users = [{"external_id": f"u{i}", "attributes": {"s": ["v"]}} for i in range(500)]
+        server.seed_users(users)
+        server.define_segment("seg", {"attribute": "s", "includes": "v"})
+        with _client(server) as client:
+            started = client.export_segment("seg")
+        assert started.url is not None
+        with pytest.raises(BrazeError, match="not ready after"):
+            download_archive(started.url, tmp_path / "a", ready_timeout=0.1, poll_seconds=0.05)
+        clock.now += 2
+        with pytest.raises(BrazeError, match="exceeds 100 bytes"):
+            download_archive(started.url, tmp_path / "a", max_bytes=100)
+        assert not (tmp_path / "a").exists()
+        assert download_archive(started.url, tmp_path / "a") > 100
 
 
 def test_unknown_segment_is_one_line_error(server: SandboxServer, tmp_path: Path) -> None:
