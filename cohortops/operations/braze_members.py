@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cohortops.apply.remote import make_client
-from cohortops.braze.segment_archive import read_member_ids
+from cohortops.braze.segment_archive import read_member_ids, sorted_distinct
 from cohortops.braze.segment_download import fetch_segment_ids
 from cohortops.config.model import Cohort, Config
 from cohortops.errors import CohortopsError, SourceError
@@ -98,5 +98,4 @@ def read_file(path: Path, cohort: Cohort, settings: ExportSettings) -> Any:
     wanted = "alias_name" if cohort.identifier == "user_alias" else cohort.identifier
     name = wanted if wanted in table.column_names else table.column_names[0]
     ids = pc.drop_null(table.column(name).combine_chunks().cast(pa.string()))
-    ids = pc.filter(ids, pc.not_equal(ids, ""))
-    return pc.unique(ids).sort() if len(ids) else ids
+    return sorted_distinct(pc.filter(ids, pc.not_equal(ids, "")))

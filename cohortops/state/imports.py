@@ -28,7 +28,12 @@ def sorted_unique(ids: Any) -> Any:
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     array = pc.drop_null(array.cast(pa.string()))
-    return pc.unique(array).sort() if len(array) else array
+    if len(array) < 2:
+        return array
+    # Exports read by cohortops come sorted and distinct already: check (cheap), don't redo.
+    if not pc.any(pc.greater_equal(array.slice(0, len(array) - 1), array.slice(1))).as_py():
+        return array
+    return pc.unique(array).sort()
 
 
 def replace(
