@@ -10,7 +10,7 @@ from cohortops.apply.progress import Progress
 from cohortops.operations.apply_run import apply_command
 from cohortops.operations.braze_members import ExportSettings
 from cohortops.operations.refresh import drift_lines, plan_refreshed
-from cohortops.operations.reports import forget
+from cohortops.operations.state_report import forget
 from cohortops.plan import render
 
 from .conftest import POPULATION, MakeProject
