@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from .conftest import MakeProject
 from .harness import CohortSpec, ids
 from .test_adopt import HELD, hold
@@ -34,6 +36,10 @@ def test_adoption_in_five_commands(make_project: MakeProject) -> None:
     drifted = project.main("drift")
     assert drifted.returncode == 2
     assert "in Braze but not recorded: 1: u000100" in drifted.stdout
+    rows = json.loads(project.main("drift", "--format", "json").stdout)
+    assert [(r["cohort_id"], r["complete"], r["not_recorded"]) for r in rows] == [
+        ("adopted", True, ["u000100"])
+    ]
     resynced = project.main("apply", "--auto-approve", "--resync", "adopted")
     assert resynced.returncode == 0, resynced.stderr
     assert project.main("drift").returncode == 0
