@@ -23,7 +23,7 @@ def audit_log(app: App, cohort: str | None, since: str | None, fmt: str) -> None
     """Audit entries, oldest first."""
     from cohortops.operations.audit_report import audit_lines
 
-    with app.store() as store:
+    with app.store(create=False) as store:
         for line in audit_lines(store, cohort, since, fmt):
             click.echo(line)
 
@@ -35,7 +35,7 @@ def audit_verify(app: App) -> None:
     """Check the hash chain; name the first edited or missing entry."""
     from cohortops.operations.audit_report import verify
 
-    with app.store() as store:
+    with app.store(create=False) as store:
         click.echo(verify(store))
 
 
@@ -47,7 +47,7 @@ def audit_member(app: App, member_id: str) -> None:
     """When, and by which change, MEMBER_ID entered or left each cohort."""
     from cohortops.operations.audit_report import member_lines
 
-    with app.store() as store:
+    with app.store(create=False) as store:
         for line in member_lines(store, member_id):
             click.echo(line)
 
@@ -60,6 +60,6 @@ def audit_export(app: App, fmt: str) -> None:
     """Every audit entry as JSON lines."""
     from cohortops.operations.audit_report import export_jsonl
 
-    with app.store() as store:
+    with app.store(create=False) as store:
         for line in export_jsonl(store):
             click.echo(line)

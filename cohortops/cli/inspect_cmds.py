@@ -20,7 +20,7 @@ def history(app: App, cohort: str | None, fmt: str, limit: int) -> None:
     """Run history: each apply per cohort with its trigger, result and counts."""
     from cohortops.operations.history_report import history_lines
 
-    with app.store() as store:
+    with app.store(create=False) as store:
         for line in history_lines(store, cohort, fmt, limit):
             click.echo(line)
 
@@ -49,7 +49,7 @@ def drift(
 
     from cohortops.operations.drift_segment import drift_report
 
-    with app.store() as store:
+    with app.store(create=False) as store:
         mirrored = {c.id for c in app.config.cohorts.values() if c.braze_segment is not None}
         targets = cohorts or tuple(sorted(set(store.snapshot().cohorts) | mirrored))
         report = drift_report(app.config, store, targets, sample=None if check_all else sample)

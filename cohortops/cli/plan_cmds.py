@@ -46,7 +46,7 @@ def plan(
 ) -> None:
     """Show who enters and leaves each cohort: desired members vs recorded state."""
     drift: list[str] = []
-    with app.store() as store:
+    with app.store(create=False) as store:
         if refresh:
             from cohortops.operations.refresh import drift_lines, plan_refreshed
 

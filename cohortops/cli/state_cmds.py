@@ -21,7 +21,7 @@ def state_list(app: App, fmt: str) -> None:
     """Cohorts in the state with their member counts."""
     from cohortops.operations.state_report import state_list_lines
 
-    with app.store() as store:
+    with app.store(create=False) as store:
         for line in state_list_lines(store, fmt):
             click.echo(line)
 
@@ -36,7 +36,7 @@ def state_show(app: App, cohort: str, limit: int, fmt: str) -> None:
     """One cohort's record: serial, last apply, members."""
     from cohortops.operations.state_report import state_show_lines
 
-    with app.store() as store:
+    with app.store(create=False) as store:
         for line in state_show_lines(store, cohort, limit, fmt):
             click.echo(line)
 

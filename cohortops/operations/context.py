@@ -17,6 +17,8 @@ from cohortops.config import Config, load_config
 from cohortops.config.model import Secret, StateConfig
 from cohortops.errors import CohortopsError, StalePlanError
 from cohortops.state import Store, open_store
+from cohortops.state.empty import NO_STATE_LINEAGE
+from cohortops.state.location import StateLocation, check_old_place, locate_state
 from cohortops.state.snapshot import StateSnapshot
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ class App:
     state_override: StateConfig | None = None
     endpoint_override: str | None = None  # every destination's rest_endpoint
     _config: Config | None = field(default=None, repr=False)
+    _location: StateLocation | None = field(default=None, repr=False)
 
     @property
     def config(self) -> Config:
@@ -47,9 +50,19 @@ class App:
             self._config = config
         return self._config
 
+    @property
+    def state_location(self) -> StateLocation:
+        """This configuration's state: beside it, from its state: block or COHORTOPS_STATE_URL."""
+        if self._location is None:
+            self._location = locate_state(self.config)
+        return self._location
+
     @contextmanager
-    def store(self) -> Iterator[Store]:
-        store = open_store(self.config.state)
+    def store(self, *, create: bool = True) -> Iterator[Store]:
+        """The state; commands that only read pass ``create=False`` and never create one."""
+        where = self.state_location
+        check_old_place(where)
+        store = open_store(where.state, cwd=where.base, create=create)
         try:
             yield store
         finally:
@@ -82,12 +95,24 @@ class App:
         state = store.snapshot()
         selected = self.check_targets(targets, state)
         plan = make_full_plan(self.config, store, state, selected, engine=self.engine)
+        plan = replace(
+            plan,
+            state_where=self.state_location.describe(),
+            state_missing=state.lineage == NO_STATE_LINEAGE,
+        )
         return with_unfinished_warning(plan, store)
 
 
 def check_fresh(plan: Plan, state: StateSnapshot, config: Config) -> None:
     """A saved plan applies only to the state, endpoints and keys it was made against."""
-    if plan.lineage != state.lineage:
+    if plan.lineage == NO_STATE_LINEAGE:
+        if state.serial != 0:
+            raise StalePlanError(
+                "Saved plan is stale: it was made when there was no state yet, but the state "
+                f"now exists at serial {state.serial} (another apply created it). Run "
+                "`cohortops plan` again against this state and review the new plan."
+            )
+    elif plan.lineage != state.lineage:
         raise StalePlanError(
             f"Saved plan is stale: it was made for state lineage {plan.lineage}, but the state's "
             f"lineage is {state.lineage}. Make a new plan against this state."

@@ -19,6 +19,9 @@ from cohortops.state import Store
 
 def state_list_lines(store: Store, fmt: str = "text") -> Iterator[str]:
     snap = store.snapshot()
+    if not snap.lineage and fmt != "json":  # no state yet: read-only commands create none
+        yield "No state yet: the first `cohortops apply` creates it."
+        return
     if fmt == "json":
         yield to_json(
             {

@@ -36,7 +36,12 @@ def plan_header(plan: Plan) -> dict[str, Any]:
         "format_version": plan.format_version,
         "created_at": plan.created_at.isoformat(),
         "config_digest": plan.config_digest,
-        "state": {"lineage": plan.lineage, "serial": plan.serial},
+        "state": {
+            "lineage": plan.lineage,
+            "serial": plan.serial,
+            "where": plan.state_where,
+            "exists": not plan.state_missing,
+        },
         "targets": list(plan.targets) if plan.targets is not None else None,
     }
 
@@ -101,6 +106,8 @@ def plan_from_dict(data: Mapping[str, Any], members: MemberLoader) -> Plan:
         wiring=_str(data.get("wiring", "")),
         lineage=_str(state["lineage"]),
         serial=_int(state["serial"]),
+        state_where=_str(state.get("where", "")),
+        state_missing=state.get("exists") is False,
         cohorts=cohorts,
         guards=tuple(_guard(g) for g in _list(data["guards"], "guards")),
         warnings=tuple(

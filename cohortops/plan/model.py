@@ -184,6 +184,8 @@ class Plan:
     targets: tuple[str, ...] | None = None
     format_version: int = FORMAT_VERSION
     wiring: str = ""  # digest of the endpoints and credential references (plan/wiring.py)
+    state_where: str = ""  # the state it was made against, e.g. "sqlite .cohortops/state.db (...)"
+    state_missing: bool = False  # no state existed yet: planned from empty
 
     @property
     def has_changes(self) -> bool:

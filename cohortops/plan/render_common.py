@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from cohortops.membership import IdArray
 from cohortops.plan.model import CohortPlan, Plan, Summary
@@ -141,3 +142,18 @@ def ordered(plan: Plan) -> list[CohortPlan]:
 
     shown = (cp for cp in plan.cohorts if cp.is_change or cp.errored or cp.cohort_id in noted)
     return sorted(shown, key=rank)
+
+
+def state_line(plan: Plan, quote: Callable[[str], str] = str) -> str | None:
+    """The state the plan was made against (every rendering names it), or None for old plans."""
+    if not plan.state_where:
+        return None
+    where, how = plan.state_where, ""
+    if where.endswith(")") and " (" in where:
+        where, how = where[: where.rindex(" (")], where[where.rindex(" (") :]
+    if plan.state_missing:
+        return (
+            f"State: {quote(where)}{how}: none yet, so this plan starts from empty; the first "
+            "`cohortops apply` creates it there."
+        )
+    return f"State: {quote(where)}{how}, serial {plan.serial}."

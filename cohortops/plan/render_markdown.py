@@ -58,6 +58,9 @@ class _Budget:
 def render_markdown(plan: Plan, *, limit: int = GITHUB_LIMIT, sample: int = SAMPLE) -> str:
     out = _Budget(limit)
     out.add("### cohortops plan\n")
+    state = fmt.state_line(plan, code)
+    if state:
+        out.add(state + "\n")
     if plan.has_changes or plan.has_errors:
         out.add(f"**{fmt.totals_line(plan.summary)}**\n")
         for line in fmt.extra_lines(plan):

@@ -48,6 +48,9 @@ def render_text(plan: Plan, *, color: bool = False, sample: int = SAMPLE) -> str
         by_cohort[w.cohort].append(w)
 
     shown = fmt.ordered(plan)
+    state = fmt.state_line(plan)
+    if state:
+        lines += [paint("dim", state), ""]
     if plan.has_changes:
         lines += ["cohortops will perform the following actions:", ""]
     for cp in shown:

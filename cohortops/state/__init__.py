@@ -1,7 +1,7 @@
 """The state store: what cohortops has confirmed Braze holds, plus audit log and history.
 
-``open_store(config)`` returns a :class:`Store` for the configured backend (SQLite by default,
-at ``.cohortops/state.db`` under the working directory, or PostgreSQL). Use it as a context
+``open_store(config)`` returns a :class:`Store` for the configured backend (SQLite or
+PostgreSQL; :mod:`cohortops.state.location` says where a configuration's state is). Use it as a context
 manager; take ``store.lock(...)`` before any write.
 """
 
@@ -44,19 +44,30 @@ __all__ = [
     "Store",
     "StoreOptions",
     "open_store",
+    "state_exists",
 ]
 
 
 def open_store(
-    config: StateConfig, *, cwd: Path | None = None, options: StoreOptions | None = None
+    config: StateConfig,
+    *,
+    cwd: Path | None = None,
+    options: StoreOptions | None = None,
+    create: bool = True,
 ) -> Store:
-    """Open (creating when missing) the state ``config`` describes.
+    """Open the state ``config`` describes, creating it when missing if ``create``.
 
     A relative sqlite ``path`` (and the default one) is taken relative to ``cwd``, which defaults
     to the current directory; the PostgreSQL snapshot cache lives under ``cwd/.cohortops/cache``.
+    Without ``create`` a missing state opens as an empty, unsaved one (lineage ``""``, serial 0)
+    and nothing is written: commands that only read never create a state.
     """
     base = Path.cwd() if cwd is None else cwd
     opts = StoreOptions() if options is None else options
+    if not create and not state_exists(config, base):
+        from cohortops.state.empty import open_empty
+
+        return open_empty(opts)
     if config.backend == "sqlite":
         from cohortops.state.sqlite import open_sqlite
 
@@ -68,3 +79,16 @@ def open_store(
     raise StateError(
         f"Unknown state backend {config.backend!r}.", hint="Use state.backend: sqlite or postgres."
     )
+
+
+def state_exists(config: StateConfig, cwd: Path | None = None) -> bool:
+    """Whether the state was created (reads only; creates nothing)."""
+    base = Path.cwd() if cwd is None else cwd
+    if config.backend == "postgres":
+        from cohortops.state.postgres import postgres_exists
+
+        return postgres_exists(config)
+    from cohortops.state.sqlite import DEFAULT_PATH
+
+    path = config.path if config.path is not None else DEFAULT_PATH
+    return (path if path.is_absolute() else base / path).is_file()

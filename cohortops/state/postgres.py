@@ -193,3 +193,21 @@ def open_postgres(config: StateConfig, cwd: Path, options: StoreOptions) -> SqlS
         raise
     snapshots = BlobSnapshots(cwd / ".cohortops" / "cache" / lineage)
     return SqlStore(db, snapshots, functools.partial(AdvisoryLock, target, key), options)
+
+
+def postgres_exists(config: StateConfig) -> bool:
+    """Whether the URL's schema holds a state (reads only: no schema or table is created)."""
+    if config.url is None:
+        return False
+    target = Target(config.url.reveal())
+    conn = target.connect()
+    try:
+        row = conn.execute("SELECT to_regclass('cohortops_meta') IS NOT NULL").fetchone()
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StateError(
+            f"Cannot read the PostgreSQL state at {target.where}: {target.redact(first)}."
+        ) from None
+    finally:
+        conn.close()
+    return bool(row and row[0])

@@ -45,7 +45,7 @@ def test_file_is_a_zip_with_zstd_parquet_members(plan: Any, tmp_path: Path) -> N
         data = orjson.loads(zf.read("plan.json"))
     assert manifest == {"kind": "cohortops-plan", "format_version": 1, "digest": plan_digest(plan)}
     assert data["config_digest"] == plan.config_digest
-    assert data["state"] == {"lineage": "lineage-1", "serial": 7}
+    assert data["state"] == {"lineage": "lineage-1", "serial": 7, "where": "", "exists": True}
     assert sum(n.endswith(".parquet") for n in names) == sum(
         1 for c in plan.cohorts if c.adds or c.removes
     )

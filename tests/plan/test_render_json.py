@@ -67,7 +67,7 @@ def test_rendered_json_validates_against_the_schema() -> None:
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
     assert errors == []
     assert data["format_version"] == 1
-    assert data["state"] == {"lineage": "lineage-1", "serial": 7}
+    assert data["state"] == {"lineage": "lineage-1", "serial": 7, "where": "", "exists": True}
     summary = data["summary"]
     assert summary["cohorts_to_create"] == 2
     assert summary["cohorts_to_update"] == 1
