@@ -87,11 +87,14 @@ def cli(
 
     out, err = io.StringIO(), io.StringIO()
     code: int | str | None = 0
-    with _environment(cwd, {**ENV, "COHORTOPS_STATE_URL": None, **(env or {})}):
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                main(list(argv))
-            except SystemExit as exc:
-                code = exc.code
+    with (
+        _environment(cwd, {**ENV, "COHORTOPS_STATE_URL": None, **(env or {})}),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        try:
+            main(list(argv))
+        except SystemExit as exc:
+            code = exc.code
     status = code if isinstance(code, int) else 1 if code else 0
     return subprocess.CompletedProcess(list(argv), status, out.getvalue(), err.getvalue())

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from miniproject import cli, write_project
 
 from cohortops.config import load_config
 from cohortops.config.model import Secret, StateConfig
 from cohortops.errors import StateError
 from cohortops.sandbox import SandboxConfig, SandboxServer, serve_in_thread
 from cohortops.state.location import check_old_place, locate_state, postgres_where, schema_of
-from miniproject import cli, write_project
 
 MEMBERS = {"vip": ["u000001", "u000002", "u000003"]}
 
