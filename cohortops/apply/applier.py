@@ -22,6 +22,7 @@ from cohortops.apply.progress import Progress
 from cohortops.apply.remote import Remote, SentBatch
 from cohortops.apply.summary_lines import first_failure
 from cohortops.braze import Batch, BatchExecutor, BrazeRetriesExhausted
+from cohortops.braze.errors import BrazeUnreachableError
 from cohortops.errors import BrazeError, CohortopsError, GuardBlockedError, Interrupted
 from cohortops.membership import IdArray, MemberOp
 from cohortops.plan.model import ChangeKind, CohortPlan, Plan
@@ -103,6 +104,7 @@ class Applier:
         self.now = now
         self.apply_id = uuid.uuid4().hex[:12]
         self._halt: threading.Event | None = None  # the running executor's stop event
+        self._unreachable: set[str] = set()  # destinations no connection opens to
 
     def request_stop(self) -> None:
         """Ctrl-C: start no new batch; in-flight ones finish and are recorded."""
@@ -229,9 +231,14 @@ class Applier:
         outcome = outcomes[cohort.cohort_id]
         if outcome.error is not None or self.stop.is_set():
             return
+        if cohort.destination in self._unreachable:
+            return  # said once, for the first cohort; the others are left for the next apply
         outcome.touched = True
         try:
             action(cohort, outcome)
+        except BrazeUnreachableError as exc:
+            outcome.error = str(exc)
+            self._unreachable.add(cohort.destination)
         except CohortopsError as exc:
             outcome.error = str(exc)
         except Exception as exc:

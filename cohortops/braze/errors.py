@@ -74,6 +74,37 @@ class BrazeBadRequestError(BrazeRequestError):
     """400 and other non-retryable 4xx: Braze refused this request; nothing of it applied."""
 
 
+class BrazeUnreachableError(BrazeRequestError):
+    """No connection to the endpoint at all (refused, DNS, TLS): not Braze being busy.
+
+    Nothing was sent, and every later request to that endpoint would fail the same way.
+    """
+
+    aborts_run = True
+
+
+def unreachable(ctx: RequestContext, failure: BaseException) -> BrazeUnreachableError:
+    """The one-line error for a connection that never opened, with its real cause."""
+    text = str(failure)
+    host = ctx.base_url.split("://", 1)[-1].split("/", 1)[0]
+    if "ConnectionRefused" in text:
+        cause = "connection refused"
+    elif "gaierror" in text or "Name or service" in text:
+        cause = f"DNS lookup of {host.rsplit(':', 1)[0]} failed"
+    elif "TLS" in text or "SSL" in text:
+        cause = f"TLS handshake failed ({text})"
+    else:
+        cause = text or type(failure).__name__
+    return BrazeUnreachableError(
+        f"Cannot reach Braze at {ctx.base_url} (rest_endpoint of destination "
+        f"{ctx.destination_id}): {cause}. Nothing was sent.",
+        hint="Check rest_endpoint in the configuration and the network or proxy between here "
+        "and Braze; `cohortops plan --check` tests every destination without changing anything.",
+        path=ctx.method_path,
+        destination_id=ctx.destination_id,
+    )
+
+
 class BrazeRetriesExhausted(BrazeRequestError):
     """429, 423, 5xx or network failures persisted past the attempt or time budget."""
 
