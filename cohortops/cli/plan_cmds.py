@@ -17,7 +17,7 @@ from cohortops.cli.root import (
     pass_app,
     render,
 )
-from cohortops.errors import CohortopsError
+from cohortops.errors import CohortopsError, PlanError
 from cohortops.operations.context import App
 
 
@@ -45,6 +45,11 @@ def plan(
     refresh: bool,
 ) -> None:
     """Show who enters and leaves each cohort: desired members vs recorded state."""
+    if out is not None and not out.parent.is_dir():
+        raise PlanError(
+            f"Cannot save the plan to {out}: the directory {out.parent} does not exist.",
+            hint="Create it first, or pass --out a path in an existing directory.",
+        )
     drift: list[str] = []
     with app.store(create=False) as store:
         if refresh:
@@ -60,17 +65,27 @@ def plan(
             drift = list(drift_lines(refreshed))
         else:
             the_plan = app.plan(store, cohorts)
+    click.echo(render(the_plan, fmt), nl=False)
+    for line in drift:
+        click.echo(line, err=fmt != "text")
+    if the_plan.has_errors:
+        # Not a plan: no file (a stale one from an earlier run is removed), errors on stderr.
+        if out is not None:
+            out.unlink(missing_ok=True)
+        for cp in the_plan.cohorts:
+            if cp.errored is not None:
+                click.echo(
+                    f"Error: cohort {cp.cohort_id} could not be planned: {cp.errored}", err=True
+                )
+        saved = f" No plan file was written to {out}." if out is not None else ""
+        click.echo(f"The plan is incomplete; fix the causes above and plan again.{saved}", err=True)
+        sys.exit(1)
     if out is not None:
         from cohortops.plan.planfile import write_plan
 
         write_plan(the_plan, out)
-    click.echo(render(the_plan, fmt), nl=False)
-    for line in drift:
-        click.echo(line, err=fmt != "text")
     if out is not None and fmt == "text":
         click.echo(f"\nSaved the plan to {out}. Apply exactly it with `cohortops apply {out}`.")
-    if the_plan.has_errors:
-        sys.exit(1)
     if detailed_exitcode and the_plan.has_changes:
         sys.exit(2)
 

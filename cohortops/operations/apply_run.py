@@ -87,14 +87,18 @@ def apply_command(
     in the state just before sending."""
     actor = app.actor()
     refreshed: RefreshedPlan | None = None
+    saved: Plan | None = None
+    if planfile is not None:  # refusals that need no state come before opening (creating) it
+        if targets or refresh or resync:
+            raise CohortopsError(
+                "--cohort, --refresh and --resync cannot change a saved plan; make the plan "
+                "with them instead (a refreshed plan is applied with apply --refresh)."
+            )
+        saved = read_plan(planfile)
+        refuse_errored(saved, planfile)
     with app.store() as store, store.lock("apply", actor.who):
-        if planfile is not None:
-            if targets or refresh or resync:
-                raise CohortopsError(
-                    "--cohort, --refresh and --resync cannot change a saved plan; make the plan "
-                    "with them instead (a refreshed plan is applied with apply --refresh)."
-                )
-            plan = read_plan(planfile)
+        if saved is not None:
+            plan = saved
             check_fresh(plan, store.snapshot(), app.config)
         elif refresh or resync:
             refreshed = plan_refreshed(
@@ -279,6 +283,16 @@ def apply_plan(
     finally:
         for client in clients.values():
             client.close()
+
+
+def refuse_errored(plan: Plan, planfile: Path) -> None:
+    """A plan in which a cohort could not be planned is not a plan: refused whole."""
+    errored = [c.cohort_id for c in plan.cohorts if c.errored is not None]
+    if errored:
+        raise ApplyError(
+            f"Plan file {planfile} is not a complete plan: {', '.join(errored)} could not be "
+            "planned, so nothing of it is applied. Fix the cause and make a new plan."
+        )
 
 
 def _check_planned(plan: Plan) -> None:

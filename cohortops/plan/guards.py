@@ -69,15 +69,15 @@ def _members(n: int) -> str:
 
 
 def _removal_guards(cp: CohortPlan, guards: Guards) -> list[Guard]:
+    """An empty source and a mass removal are separate guards with separate flags:
+    ``--allow-empty`` accepts an empty source, never also a removal above
+    ``max_remove_percent`` (that takes ``--allow-mass-removal`` as well)."""
     cid = cp.cohort_id
     if cp.recorded_count == 0 or cp.removes == 0:
         return []
-    if cp.desired_count == 0:
-        # The empty-source guard says everything the percentage would; one flag unblocks it,
-        # and allow_empty means removing everything is expected.
-        if guards.allow_empty:
-            return []
-        return [
+    found: list[Guard] = []
+    if cp.desired_count == 0 and not guards.allow_empty:
+        found.append(
             Guard(
                 id=f"empty_source:{cid}",
                 kind="empty_source",
@@ -89,12 +89,12 @@ def _removal_guards(cp: CohortPlan, guards: Guards) -> list[Guard]:
                 cohorts=(cid,),
                 override=ALLOW_EMPTY,
             )
-        ]
+        )
     limit = guards.max_remove_percent
     percent = 100.0 * cp.removes / cp.recorded_count
     if limit is None or percent <= limit:
-        return []
-    return [
+        return found
+    found.append(
         Guard(
             id=f"max_remove_percent:{cid}",
             kind="max_remove_percent",
@@ -106,7 +106,8 @@ def _removal_guards(cp: CohortPlan, guards: Guards) -> list[Guard]:
             cohorts=(cid,),
             override=ALLOW_MASS_REMOVAL,
         )
-    ]
+    )
+    return found
 
 
 def _ignored_id_guards(cp: CohortPlan) -> list[Guard]:

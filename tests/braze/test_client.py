@@ -20,6 +20,7 @@ from cohortops.braze import (
     CohortImportBatch,
     IdentifierKind,
 )
+from cohortops.braze.errors import BrazeUnreachableError
 from cohortops.errors import BrazeError
 from cohortops.membership import MemberOp
 
@@ -302,7 +303,6 @@ def test_retries_stop_at_the_time_budget(make_client: MakeClient, clock: FakeClo
     [
         httpx.ReadTimeout("timed out"),
         httpx.ConnectTimeout("timed out"),
-        httpx.ConnectError("refused"),
         httpx.ReadError("reset by peer"),
         httpx.RemoteProtocolError("Server disconnected without sending a response."),
     ],
@@ -314,6 +314,15 @@ def test_timeouts_and_connection_errors_are_retried(
     result = make_client(script).track_attributes(track_batch())
     assert result.acknowledged == ("u1", "u2", "u3")
     assert len(script.requests) == 2 and len(clock.sleeps) == 1
+
+
+def test_a_connection_that_never_opens_fails_at_once(make_client: MakeClient) -> None:
+    script = Script(httpx.ConnectError("cannot connect (ConnectionRefusedError)"), ok())
+    result = make_client(script).track_attributes(track_batch())
+    assert isinstance(result.error, BrazeUnreachableError)
+    assert len(script.requests) == 1
+    assert "connection refused. Nothing was sent." in str(result.error)
+    assert "rest_endpoint of destination" in str(result.error)
 
 
 def test_persistent_timeouts_exhaust(make_client: MakeClient) -> None:

@@ -40,15 +40,23 @@ def test_max_remove_percent_at_limit_or_disabled_does_not_block() -> None:
     assert _update(cohort("c", max_remove_percent=None), recorded=100, remove=99).guards == ()
 
 
-def test_empty_source_blocks_alone_and_allow_empty_accepts_it() -> None:
+def test_each_guard_has_its_own_flag_allow_empty_does_not_lift_mass_removal() -> None:
     plan = _update(cohort("c", max_remove_percent=20), recorded=10, remove=10)
-    assert [g.id for g in plan.guards] == ["empty_source:c"]
+    assert [g.id for g in plan.guards] == ["empty_source:c", "max_remove_percent:c"]
     g = plan.guards[0]
     assert (g.severity, g.override) == ("block", "--allow-empty")
     assert "returned no members" in g.reason and "all 10 members recorded" in g.reason
-    assert plan.blocked_cohorts(frozenset({"--allow-empty"})) == ()
-    allowed = _update(cohort("c", allow_empty=True), recorded=10, remove=10)
+    # Before: --allow-empty alone let an empty source remove 100%.
+    assert plan.blocked_cohorts(frozenset({"--allow-empty"})) == ("c",)
+    assert plan.blocked_cohorts(frozenset({"--allow-mass-removal"})) == ("c",)
+    both = frozenset({"--allow-empty", "--allow-mass-removal"})
+    assert plan.blocked_cohorts(both) == ()
+    allowed = _update(cohort("c", allow_empty=True, max_remove_percent=100), recorded=10, remove=10)
     assert allowed.guards == () and allowed.blocked_cohorts() == ()
+    expected_empty = _update(
+        cohort("c", allow_empty=True, max_remove_percent=20), recorded=10, remove=10
+    )
+    assert [g.id for g in expected_empty.guards] == ["max_remove_percent:c"]
 
 
 def test_destroy_always_needs_the_flag() -> None:
