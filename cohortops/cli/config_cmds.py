@@ -18,14 +18,21 @@ from cohortops.operations.context import App
 @report_format_option
 @pass_app
 def validate(app: App, fmt: str) -> None:
-    """Check the configuration files (schema and rules); report every problem at once."""
+    """Check the configuration files (schema, rules, file sources' columns); every problem at once."""
+    from cohortops.sources.preflight import check_file_sources
+
+    try:
+        config = app.config
+        problems = check_file_sources(config)
+        if problems:
+            raise ConfigError(problems[0], tuple(problems))
+    except ConfigError as exc:
+        if fmt != "json":
+            raise
+        problems = list(exc.diagnostics) or [exc.message]
+        click.echo(json.dumps({"valid": False, "problems": problems}, indent=2))
+        sys.exit(exc.exit_code)
     if fmt == "json":
-        try:
-            config = app.config
-        except ConfigError as exc:
-            problems = list(exc.diagnostics) or [exc.message]
-            click.echo(json.dumps({"valid": False, "problems": problems}, indent=2))
-            sys.exit(exc.exit_code)
         summary = {
             "valid": True,
             "problems": [],
@@ -36,7 +43,6 @@ def validate(app: App, fmt: str) -> None:
         }
         click.echo(json.dumps(summary, indent=2))
         return
-    config = app.config
     click.echo(
         f"Configuration valid: {len(config.files)} file(s), {len(config.destinations)} "
         f"destination(s), {len(config.connections)} connection(s), "
