@@ -37,7 +37,7 @@ def test_jsonl_and_parquet_headers_are_checked_and_nothing_more_is_read(tmp_path
     assert check_file_sources(config) == []
     data = configs / "data" / "a.csv"
     # A header that names the column, then a body the CSV reader would reject: header only.
-    data.write_text("user_id\n" + "\"never closed, never read\n" * 3)
+    data.write_text("user_id\n" + '"never closed, never read\n' * 3)
     assert check_file_sources(config) == []
     text = (configs / "cohortops.yaml").read_text()
     (configs / "cohortops.yaml").write_text(text.replace("data/a.csv", "data/a.jsonl"))
