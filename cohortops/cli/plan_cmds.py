@@ -34,6 +34,11 @@ from cohortops.operations.context import App
     is_flag=True,
     help="Read Braze (cohorts with braze_segment) and plan against what it holds; writes nothing.",
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="First prove each destination's endpoint and keys with requests that change nothing.",
+)
 @engine_option
 @pass_app
 def plan(
@@ -43,6 +48,7 @@ def plan(
     out: Path | None,
     detailed_exitcode: bool,
     refresh: bool,
+    check: bool,
 ) -> None:
     """Show who enters and leaves each cohort: desired members vs recorded state."""
     if out is not None and not out.parent.is_dir():
@@ -50,6 +56,18 @@ def plan(
             f"Cannot save the plan to {out}: the directory {out.parent} does not exist.",
             hint="Create it first, or pass --out a path in an existing directory.",
         )
+    if check:
+        from cohortops.operations.check import run_checks
+
+        results = list(run_checks(app.config))
+        for result in results:
+            click.echo(result.line(), err=True)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise PlanError(
+                f"{len(failed)} of {len(results)} check(s) failed ({failed[0].what}: "
+                f"{failed[0].detail}); no plan was made."
+            )
     drift: list[str] = []
     with app.store(create=False) as store:
         if refresh:
