@@ -134,3 +134,17 @@ def _uses(step: Mapping[str, Any], checkout: Path, expand: Any, artifacts: dict[
         shutil.copy(found, checkout / found.name)
         return True
     raise AssertionError(f"unsimulated action {action}")
+
+
+SHIPPED_ENDPOINT = "https://rest.fra-01.braze.eu"
+
+
+def example_repository(into: Path, endpoint: str) -> Path:
+    """The repository's example project and workflows, its Braze endpoint replaced by ``endpoint``
+    (the one line a real repository would not change)."""
+    into.mkdir(parents=True)
+    for part in ("configs", ".github", "schemas"):
+        shutil.copytree(REPO / part, into / part)
+    for path in (into / "configs").rglob("*.yaml"):
+        path.write_text(path.read_text().replace(SHIPPED_ENDPOINT, endpoint))
+    return into

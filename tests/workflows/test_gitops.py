@@ -7,7 +7,6 @@ as on GitHub.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +17,7 @@ import pytest
 from cohortops.sandbox import SandboxConfig, SandboxServer, serve_in_thread
 from cohortops.sandbox.testing import API_KEY, CLIENT_SECRET, PARTNER_KEY
 
-from .runner import REPO, JobResult, fresh_copy, run_job
-
-SHIPPED_ENDPOINT = "https://rest.fra-01.braze.eu"
+from .runner import JobResult, example_repository, fresh_copy, run_job
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +44,7 @@ class Repo:
 
     def __init__(self, root: Path, sandbox: SandboxServer, state_url: str) -> None:
         self.root = root
-        self.main = root / "main"
-        self.main.mkdir()
-        for part in ("configs", ".github", "schemas"):
-            shutil.copytree(REPO / part, self.main / part)
-        # The workspace is the sandbox: the one line a real repository would not change.
-        for path in (self.main / "configs").rglob("*.yaml"):
-            path.write_text(path.read_text().replace(SHIPPED_ENDPOINT, sandbox.base_url))
+        self.main = example_repository(root / "main", sandbox.base_url)
         self.secrets = {
             "COHORTOPS_STATE_URL": state_url,
             "BRAZE_API_KEY": API_KEY,
