@@ -7,6 +7,7 @@ before it reaches these builders.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from cohortops.errors import BrazeError
@@ -85,16 +86,19 @@ class BrazeUnreachableError(BrazeRequestError):
 
 def unreachable(ctx: RequestContext, failure: BaseException) -> BrazeUnreachableError:
     """The one-line error for a connection that never opened, with its real cause."""
-    text = str(failure)
+    from cohortops.http.client import describe
+
+    text = str(failure)  # names only the exception types the transport saw (never echoed whole)
     host = ctx.base_url.split("://", 1)[-1].split("/", 1)[0]
     if "ConnectionRefused" in text:
         cause = "connection refused"
-    elif "gaierror" in text or "Name or service" in text:
+    elif "gaierror" in text:
         cause = f"DNS lookup of {host.rsplit(':', 1)[0]} failed"
     elif "TLS" in text or "SSL" in text:
-        cause = f"TLS handshake failed ({text})"
+        found = re.search(r"\((\w+)\)", text)
+        cause = f"TLS handshake failed ({found.group(1) if found else 'SSLError'})"
     else:
-        cause = text or type(failure).__name__
+        cause = describe(failure)
     return BrazeUnreachableError(
         f"Cannot reach Braze at {ctx.base_url} (rest_endpoint of destination "
         f"{ctx.destination_id}): {cause}. Nothing was sent.",
