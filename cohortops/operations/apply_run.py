@@ -267,7 +267,10 @@ def apply_plan(
         progress=progress or Progress(enabled=True),
         now=now or (lambda: dt.datetime.now(dt.UTC)),
     )
-    watcher = CancelWatcher(app.config.state, lambda: applier.apply_id, applier.request_stop)
+    where = app.state_location  # the state this apply holds, not the working directory's
+    watcher = CancelWatcher(
+        where.state, lambda: applier.apply_id, applier.request_stop, base=where.base
+    )
     try:
         with _StopOnSigint(applier), watcher:
             return applier.run()

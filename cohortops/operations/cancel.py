@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
 from cohortops.config.model import StateConfig
@@ -64,8 +65,10 @@ class CancelWatcher:
         apply_id: Callable[[], str],
         on_cancel: Callable[[], None],
         poll_seconds: float = POLL_SECONDS,
+        base: Path | None = None,  # the configuration directory (relative paths, cache)
     ) -> None:
         self._state = state
+        self._base = base
         self._apply_id = apply_id
         self._on_cancel = on_cancel
         self._poll = poll_seconds
@@ -75,7 +78,7 @@ class CancelWatcher:
 
     def _run(self) -> None:
         try:
-            store = open_store(self._state)
+            store = open_store(self._state, cwd=self._base)
         except CohortopsError:
             return  # the apply itself reports state problems; cancel just stays unavailable
         try:
