@@ -32,6 +32,7 @@ from cohortops.diff.warehouse_sql import (
     DISTINCT,
     FINGERPRINT,
     IN_DELTA,
+    IN_MIRROR,
     REMOVE,
     STATS,
     compile_sql,
@@ -115,12 +116,14 @@ class WarehouseDiffEngine:
         name, kind = wh.column_kind(source.query, source.column)
         source_sql = f"SELECT q.{quote(name)} AS v FROM ({source.query.strip().rstrip(';')}) q"
         info = self.mirror(wh, cohort_id, source, recorded)
-        added, removed = _strings(recorded.delta_added), _strings(recorded.delta_removed)
+        added = pc.unique(_strings(recorded.delta_added))
+        removed = pc.unique(_strings(recorded.delta_removed))
+        added = added.filter(pc.invert(pc.is_in(added, removed)))  # a removal wins, as stored
         with_delta = len(added) + len(removed) > 0
         mirror = (info.schema, info.table)
         expr = diff_expr(kind, wh.dialect, mirror, with_delta=with_delta)
         sql = compile_sql(expr, wh.dialect, source_sql)
-        parts: dict[int, list[pa.Array]] = {ADD: [], REMOVE: [], IN_DELTA: []}
+        parts: dict[int, list[pa.Array]] = {ADD: [], REMOVE: [], IN_DELTA: [], IN_MIRROR: []}
         counts: dict[int, int] = {}
         printed: tuple[int, str] | None = None
         delta_ids = pa.concat_arrays([added, removed])
@@ -154,7 +157,7 @@ class WarehouseDiffEngine:
                 f"{info.row_count} rows pushed); refusing to plan against it.",
                 hint=f"Run `cohortops state push-mirror {cohort_id}` to rebuild it.",
             )
-        x, y, in_delta = (_concat(parts[k]) for k in (ADD, REMOVE, IN_DELTA))
+        x, y, in_delta, in_mirror = (_concat(parts[k]) for k in (ADD, REMOVE, IN_DELTA, IN_MIRROR))
         adds = pa.concat_arrays(
             [
                 x.filter(pc.invert(pc.is_in(x, delta_ids))),
@@ -175,7 +178,8 @@ class WarehouseDiffEngine:
             to_add=_sorted(adds),
             to_remove=_sorted(removes),
             desired_count=distinct,
-            recorded_count=recorded.count,
+            # |R| = |S| - |(A ∪ D) ∩ S| + |A|
+            recorded_count=info.row_count - len(in_mirror) + len(added),
             issues=issues,
             skipped=dict(sorted(skipped.items())),
             duplicates=counts.get(STATS, 0) - distinct,

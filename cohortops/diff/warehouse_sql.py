@@ -7,7 +7,8 @@ mirror, a third, ``cohortops_delta``, holds their ids. It returns rows ``(kind, 
 - :data:`ADD`: a distinct clean desired id missing from the mirror (``EXCEPT``, a set operation:
   duplicates in the source never reach this machine);
 - :data:`REMOVE`: a mirror id that is no longer desired;
-- :data:`IN_DELTA`: a desired id among the delta ids (the client folds the deltas in);
+- :data:`IN_DELTA`, :data:`IN_MIRROR`: the delta ids that are desired, that are in the mirror
+  (the client folds the deltas in);
 - :data:`STATS` + reason code: source rows per hygiene outcome, ``n`` counts them; the valid
   rows have code 0 and :data:`DISTINCT` counts their distinct ids;
 - :data:`FINGERPRINT`: the mirror's row count and fingerprint, checked against the values
@@ -38,7 +39,7 @@ from cohortops.sources.hygiene import (
 
 SOURCE_TABLE = "cohortops_source"
 DELTA_TABLE = "cohortops_delta"
-ADD, REMOVE, IN_DELTA, DISTINCT, FINGERPRINT = 1, 2, 3, 5, 6
+ADD, REMOVE, IN_DELTA, IN_MIRROR, DISTINCT, FINGERPRINT = 1, 2, 3, 4, 5, 6
 STATS = 100  # STATS + reason code: rows per hygiene outcome (code 0: valid)
 REASON_CODES: dict[str, int] = {r: i + 1 for i, r in enumerate(MESSAGES)}
 CODE_REASONS: dict[int, str] = {c: r for r, c in REASON_CODES.items()}
@@ -136,6 +137,7 @@ def diff_expr(kind: ColumnKind, dialect: str, mirror: tuple[str, str], *, with_d
     if with_delta:
         delta = ibis.table({"id": "string"}, name=DELTA_TABLE)
         parts.append(_rows(ibis, good.semi_join(delta, "id").distinct(), IN_DELTA))
+        parts.append(_rows(ibis, members.semi_join(delta, "id"), IN_MIRROR))
     return ibis.union(*parts, distinct=False)
 
 
