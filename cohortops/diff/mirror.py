@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cohortops.diff.warehouse_conn import Warehouse, quote
-from cohortops.diff.warehouse_sql import compile_sql, fingerprint_expr
+from cohortops.diff.warehouse_sql import fingerprint_sql
 from cohortops.errors import StateError
 
 META_TABLE = "cohortops_mirrors"
@@ -77,7 +77,7 @@ def read_mirror(wh: Warehouse, schema: str, cohort_id: str) -> MirrorInfo | None
 
 
 def fingerprint(wh: Warehouse, schema: str, table: str) -> tuple[int, str]:
-    rows = wh.rows(compile_sql(fingerprint_expr((schema, table)), wh.dialect))
+    rows = wh.rows(fingerprint_sql((schema, table), wh.dialect))
     n, text = rows[0]
     return int(n), str(text)
 

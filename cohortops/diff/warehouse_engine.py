@@ -35,9 +35,9 @@ from cohortops.diff.warehouse_sql import (
     IN_MIRROR,
     REMOVE,
     STATS,
-    compile_sql,
-    diff_expr,
-    issues_expr,
+    diff_sql,
+    issues_sql,
+    with_source,
 )
 from cohortops.errors import StateError
 from cohortops.sources.hygiene import MESSAGES, issue_where
@@ -121,8 +121,8 @@ class WarehouseDiffEngine:
         added = added.filter(pc.invert(pc.is_in(added, removed)))  # a removal wins, as stored
         with_delta = len(added) + len(removed) > 0
         mirror = (info.schema, info.table)
-        expr = diff_expr(kind, wh.dialect, mirror, with_delta=with_delta)
-        sql = compile_sql(expr, wh.dialect, source_sql)
+        compiled = diff_sql(kind, wh.dialect, mirror, with_delta=with_delta)
+        sql = with_source(compiled, wh.dialect, source_sql)
         parts: dict[int, list[pa.Array]] = {ADD: [], REMOVE: [], IN_DELTA: [], IN_MIRROR: []}
         counts: dict[int, int] = {}
         printed: tuple[int, str] | None = None
@@ -188,7 +188,7 @@ class WarehouseDiffEngine:
     def _issues(
         self, wh: Warehouse, kind: str, source_sql: str, source: SqlSource
     ) -> tuple[SourceIssue, ...]:
-        sql = compile_sql(issues_expr(kind, wh.dialect), wh.dialect, source_sql)
+        sql = with_source(issues_sql(kind, wh.dialect), wh.dialect, source_sql)
         rows = wh.rows(f"SELECT pos, reason FROM ({sql}) AS issues ORDER BY pos")
         return tuple(
             SourceIssue(where=issue_where(source, int(pos)), message=MESSAGES[CODE_REASONS[r]])

@@ -23,7 +23,7 @@ string can hold it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 from typing import Any
 
 from cohortops.sources.hygiene import (
@@ -57,16 +57,6 @@ def _ibis() -> Any:
     import ibis  # ~0.1 s: only warehouse plans pay for it
 
     return ibis
-
-
-@dataclass(frozen=True)
-class DiffQuery:
-    """One compiled diff: the SQL to run, and the unbound tables it reads."""
-
-    sql: str
-    dialect: str
-    mirror: tuple[str, str]  # (schema, table)
-    with_delta: bool
 
 
 def _clean(ibis: Any, source: Any, kind: ColumnKind, dialect: str, *keep: str) -> Any:
@@ -149,6 +139,11 @@ def issues_expr(kind: ColumnKind, dialect: str) -> Any:
     return clean.filter(clean.reason.notnull()).order_by("pos").limit(MAX_ISSUES)
 
 
+@functools.lru_cache(maxsize=64)
+def fingerprint_sql(mirror: tuple[str, str], dialect: str) -> str:
+    return compile_sql(fingerprint_expr(mirror), dialect)
+
+
 def fingerprint_expr(mirror: tuple[str, str]) -> Any:
     """``(n, id)``: row count and fingerprint of a mirror table, as the diff computes them."""
     ibis = _ibis()
@@ -165,14 +160,27 @@ def fingerprint_expr(mirror: tuple[str, str]) -> Any:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def diff_sql(kind: ColumnKind, dialect: str, mirror: tuple[str, str], *, with_delta: bool) -> str:
+    """The compiled :func:`diff_expr` (compiling costs ~0.3 s; the SQL depends on these only)."""
+    return compile_sql(diff_expr(kind, dialect, mirror, with_delta=with_delta), dialect)
+
+
+@functools.lru_cache(maxsize=16)
+def issues_sql(kind: ColumnKind, dialect: str) -> str:
+    return compile_sql(issues_expr(kind, dialect), dialect)
+
+
 def compile_sql(expr: Any, dialect: str, source_sql: str | None = None) -> str:
     """The expression's SQL for ``dialect``; ``source_sql`` becomes the source table (a CTE)."""
+    sql = str(_ibis().to_sql(expr, dialect=dialect))
+    return sql if source_sql is None else with_source(sql, dialect, source_sql)
+
+
+def with_source(sql: str, dialect: str, source_sql: str) -> str:
+    """Compiled ``sql`` with ``source_sql`` as its source table, a CTE put first."""
     import sqlglot
 
-    ibis = _ibis()
-    sql = str(ibis.to_sql(expr, dialect=dialect))
-    if source_sql is None:
-        return sql
     name = sqlglot.exp.to_identifier(SOURCE_TABLE, quoted=True).sql(dialect=_glot(dialect))
     cte = f"{name} AS (\n{source_sql.strip().rstrip(';')}\n)"
     if sql.lstrip().upper().startswith("WITH "):

@@ -52,9 +52,9 @@ class Place:
             con = duckdb.connect(self.url.removeprefix("duckdb:///"))
             try:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-                con.execute(f"CREATE TABLE {name} (pos BIGINT, v {sql_type})")
-                if values:
-                    con.executemany(f"INSERT INTO {name} VALUES (?, ?)", list(enumerate(values)))
+                rows = pa.table({"pos": range(len(values)), "v": pa.array(values)})
+                con.register("rows", rows)
+                con.execute(f"CREATE TABLE {name} AS SELECT pos, v::{sql_type} AS v FROM rows")
             finally:
                 con.close()
             return name
@@ -117,9 +117,7 @@ def check(
 
 
 @SETTINGS
-@given(
-    values=st.lists(st.one_of(raw_value, st.none()), max_size=60), recorded=recorded_sets()
-)
+@given(values=st.lists(st.one_of(raw_value, st.none()), max_size=60), recorded=recorded_sets())
 def test_warehouse_agrees_with_local(
     place: Place,
     engines: tuple[DiffEngine, DiffEngine],
@@ -148,9 +146,7 @@ def test_integer_and_other_columns(
     check(engines, source, recorded_members(tmp_path, ["1", "9"], ["-7"], ["2"]))
 
 
-def test_mirror_is_built_once_then_rebuilt_for_a_new_snapshot(
-    place: Place, tmp_path: Path
-) -> None:
+def test_mirror_is_built_once_then_rebuilt_for_a_new_snapshot(place: Place, tmp_path: Path) -> None:
     engine = WarehouseDiffEngine(make_engine("python"))
     source = place.source(place.table(["a", "b"]), column="v")
     first = recorded_members(tmp_path, ["a", "z"], [], [])
