@@ -22,7 +22,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pgsupport import RUN_ID, next_schema_number
 
@@ -35,6 +35,9 @@ from cohortops.errors import SourceError, StateError
 from cohortops.state.snapshot import RecordedMembers
 
 from .test_properties import SETTINGS, as_tuple, raw_value, recorded_sets
+
+# Each example builds a table and a mirror in the warehouse: fewer than the file tests.
+WAREHOUSE_SETTINGS = settings(SETTINGS, max_examples=max(5, SETTINGS.max_examples // 2))
 
 _tables = itertools.count(1)
 
