@@ -9,7 +9,7 @@ own database.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from cohortops.config.model import Source
 from cohortops.diff.memberdiff import MemberDiff
@@ -20,6 +20,7 @@ EngineName = Literal["duckdb", "python"]
 ENGINES: tuple[EngineName, ...] = ("duckdb", "python")
 
 
+@runtime_checkable
 class DiffEngine(Protocol):
     def diff(self, cohort_id: str, source: Source, recorded: RecordedMembers) -> MemberDiff:
         """Read ``source``, clean its identifiers and diff them against ``recorded``.
@@ -50,10 +51,9 @@ def make_engine(
     if name == "duckdb":
         from cohortops.diff.duckdb_engine import DuckDBDiffEngine
 
-        local: DiffEngine = DuckDBDiffEngine(
-            memory_limit=memory_limit, temp_dir=temp_dir, threads=threads
+        return WarehouseDiffEngine(
+            lambda: DuckDBDiffEngine(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
         )
-        return WarehouseDiffEngine(local)
     if name == "python":
         from cohortops.diff.python_engine import PythonDiffEngine
 

@@ -68,13 +68,16 @@ def _fail(label: str, cohort_id: str, exc: BaseException, what: str) -> SourceEr
 class DuckDBWarehouse:
     dialect = "duckdb"
 
-    def __init__(self, database: str, label: str, cohort_id: str) -> None:
+    def __init__(
+        self, database: str, label: str, cohort_id: str, config: dict[str, str] | None = None
+    ) -> None:
+        """``config``: DuckDB settings from the URL's query (``?memory_limit=1GB&threads=2``)."""
         import duckdb
 
         self.label, self._cohort = label, cohort_id
         self._duckdb = duckdb
         try:
-            self.con = duckdb.connect(database)
+            self.con = duckdb.connect(database, config=dict(config or {}))
         except duckdb.Error as exc:
             raise _fail(label, cohort_id, exc, "connecting") from None
 
@@ -260,7 +263,8 @@ def connect(source: SqlSource, cohort_id: str) -> Warehouse:
     label = mask_url(url)
     backend = url.get_backend_name()
     if backend == "duckdb":
-        return DuckDBWarehouse(url.database or ":memory:", label, cohort_id)
+        config = {k: str(v) for k, v in url.query.items()}
+        return DuckDBWarehouse(url.database or ":memory:", label, cohort_id, config)
     if backend in ("postgresql", "postgres"):
         conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         return PostgresWarehouse(conninfo, label, cohort_id)

@@ -11,6 +11,7 @@ Every other source goes to the local engine this one wraps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -49,15 +50,31 @@ def snapshot_rows(snapshot: Path | None) -> int:
 class WarehouseDiffEngine:
     """Routes ``diff: warehouse`` sources to their database, everything else to ``local``."""
 
-    def __init__(self, local: DiffEngine, *, rebuild: bool = True) -> None:
-        """``rebuild``: push a missing or outdated mirror; otherwise refuse to plan."""
-        self.local = local
+    def __init__(
+        self, local: DiffEngine | Callable[[], DiffEngine], *, rebuild: bool = True
+    ) -> None:
+        """``local``: the engine, or a factory called at the first local diff (a DuckDB engine
+        costs ~60 MB of RSS); ``rebuild``: push a missing or outdated mirror, else refuse."""
+        self._engine: DiffEngine | None = None
+        self._factory: Callable[[], DiffEngine] | None = None
+        if isinstance(local, DiffEngine):
+            self._engine = local
+        else:
+            self._factory = local
         self._rebuild = rebuild
         self.bytes_received = 0  # result batches' Arrow size, for benchmarks
         self.pushed: list[MirrorInfo] = []
 
+    @property
+    def local(self) -> DiffEngine:
+        if self._engine is None:
+            assert self._factory is not None
+            self._engine = self._factory()
+        return self._engine
+
     def close(self) -> None:
-        self.local.close()
+        if self._engine is not None:
+            self._engine.close()
 
     def diff(self, cohort_id: str, source: Source, recorded: RecordedMembers) -> MemberDiff:
         if not isinstance(source, SqlSource) or source.diff != "warehouse":
