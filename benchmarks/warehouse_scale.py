@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / ".data" / "warehouse"
 PG_URL = os.environ.get("COHORTOPS_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = "cohortops_wh_bench"
-DUCK_SETTINGS = "memory_limit=200MB&threads=2"
+DUCK_SETTINGS = "memory_limit=100MB&threads=2"
 
 
 def size(text: str) -> int:

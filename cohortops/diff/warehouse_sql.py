@@ -47,6 +47,7 @@ CODE_REASONS: dict[int, str] = {c: r for r, c in REASON_CODES.items()}
 NUL_DIALECTS = frozenset({"duckdb"})
 _WS_CLASS = "[" + WHITESPACE + "]"
 _CONTROL_CLASS = "[\x01-\x1f\x7f-\x9f\u2028\u2029]"
+_PLAIN = "^[!-~]([ -~]*[!-~])?$"  # printable ASCII, no space at either end: nothing to clean
 
 # What an id column can be: text, an integer (its decimal text), a UUID (its text; as the
 # local engine, only where the driver hands UUIDs over as such), anything else is rejected.
@@ -59,6 +60,18 @@ def _ibis() -> Any:
     return ibis
 
 
+class _Deferred:
+    """``_.column``: ibis's deferred column reference, imported lazily."""
+
+    def __getattr__(self, name: str) -> Any:
+        from ibis import _ as deferred
+
+        return getattr(deferred, name)
+
+
+_ = _Deferred()
+
+
 def _clean(ibis: Any, source: Any, kind: ColumnKind, dialect: str, *keep: str) -> Any:
     """``(reason, id)`` per source row (and the ``keep`` columns): reason NULL for a good id."""
     raw = source.v
@@ -68,8 +81,19 @@ def _clean(ibis: Any, source: Any, kind: ColumnKind, dialect: str, *keep: str) -
         )
         return source.select(*keep, reason=reason, id=ibis.null("string"))
     text = raw.cast("string") if kind != "string" else raw
+    # Most ids are printable ASCII with no space at either end: one cheap match settles them,
+    # and only the others pay for the trim and the control-character search.
     trimmed = source.select(
-        *keep, v=text.re_replace("^" + _WS_CLASS + "+", "").re_replace(_WS_CLASS + "+$", "")
+        *keep,
+        v=text,
+        plain=text.re_search(_PLAIN),
+    ).select(
+        *keep,
+        "plain",
+        v=ibis.cases(
+            (_.plain, _.v),
+            else_=_.v.re_replace("^" + _WS_CLASS + "+", "").re_replace(_WS_CLASS + "+$", ""),
+        ),
     )
     v = trimmed.v
     control = v.re_search(_CONTROL_CLASS)
@@ -78,7 +102,7 @@ def _clean(ibis: Any, source: Any, kind: ColumnKind, dialect: str, *keep: str) -
     reason = ibis.cases(
         (v.isnull() | (v == ""), REASON_CODES[EMPTY]),
         (v.length() > MAX_ID_LENGTH, REASON_CODES[TOO_LONG]),
-        (control, REASON_CODES[CONTROL]),
+        (~trimmed.plain & control, REASON_CODES[CONTROL]),
         else_=ibis.null("int16"),
     ).cast("int16")
     return trimmed.select(*keep, reason=reason, id=v)
@@ -171,9 +195,22 @@ def issues_sql(kind: ColumnKind, dialect: str) -> str:
     return compile_sql(issues_expr(kind, dialect), dialect)
 
 
+# Engines that may inline a CTE at each reference: the cleaned source is read by four branches,
+# so it is computed once (1M ids on DuckDB: 9.4 s -> 4.8 s under load).
+MATERIALIZE = frozenset({"duckdb", "postgres"})
+
+
 def compile_sql(expr: Any, dialect: str, source_sql: str | None = None) -> str:
     """The expression's SQL for ``dialect``; ``source_sql`` becomes the source table (a CTE)."""
     sql = str(_ibis().to_sql(expr, dialect=dialect))
+    if dialect in MATERIALIZE:
+        import sqlglot
+        from sqlglot import exp
+
+        tree = sqlglot.parse_one(sql, read=dialect)
+        for cte in tree.find_all(exp.CTE):
+            cte.set("materialized", True)
+        sql = tree.sql(dialect=dialect, pretty=True)
     return sql if source_sql is None else with_source(sql, dialect, source_sql)
 
 

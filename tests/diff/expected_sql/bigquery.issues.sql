@@ -12,7 +12,9 @@ FROM (
       THEN 1
       WHEN LENGTH(`t2`.`v`) > 255
       THEN 2
-      WHEN REGEXP_CONTAINS(`t2`.`v`, '[--  ]')
+      WHEN NOT (
+        `t2`.`plain`
+      ) AND REGEXP_CONTAINS(`t2`.`v`, '[--  ]')
       THEN 3
       ELSE CAST(NULL AS INT64)
     END AS `reason`,
@@ -20,11 +22,16 @@ FROM (
   FROM (
     SELECT
       `t1`.`pos`,
-      REGEXP_REPLACE(
-        REGEXP_REPLACE(`t1`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
-        '[ \t\n\r\v\f             ​    　﻿]+$',
-        ''
-      ) AS `v`
+      REGEXP_CONTAINS(`t1`.`v`, '^[!-~]([ -~]*[!-~])?$') AS `plain`,
+      CASE
+        WHEN REGEXP_CONTAINS(`t1`.`v`, '^[!-~]([ -~]*[!-~])?$')
+        THEN `t1`.`v`
+        ELSE REGEXP_REPLACE(
+          REGEXP_REPLACE(`t1`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
+          '[ \t\n\r\v\f             ​    　﻿]+$',
+          ''
+        )
+      END AS `v`
     FROM (
       SELECT
         `t0`.`v`,

@@ -2,37 +2,49 @@ WITH `t4` AS (
   SELECT
     *
   FROM `cohortops`.`members_churn_risk_1a2b3c4d` AS `t1`
-), `t9` AS (
+), `t12` AS (
   SELECT
     CASE
       WHEN (
-        `t7`.`v` IS NULL
+        `t9`.`v` IS NULL
       ) OR (
-        `t7`.`v` = ''
+        `t9`.`v` = ''
       )
       THEN 1
-      WHEN LENGTH(`t7`.`v`) > 255
+      WHEN LENGTH(`t9`.`v`) > 255
       THEN 2
-      WHEN REGEXP_LIKE(`t7`.`v`, '[--  ]')
+      WHEN NOT (
+        `t9`.`plain`
+      ) AND REGEXP_LIKE(`t9`.`v`, '[--  ]')
       THEN 3
       ELSE CAST(NULL AS SMALLINT)
     END AS `reason`,
-    `t7`.`v` AS `id`
+    `t9`.`v` AS `id`
   FROM (
     SELECT
-      REGEXP_REPLACE(
-        REGEXP_REPLACE(CAST(`t2`.`v` AS STRING), '^[ \t\n\r\v\f             ​    　﻿]+', ''),
-        '[ \t\n\r\v\f             ​    　﻿]+$',
-        ''
-      ) AS `v`
-    FROM `cohortops_source` AS `t2`
-  ) AS `t7`
-), `t14` AS (
+      `t7`.`plain`,
+      CASE
+        WHEN `t7`.`plain`
+        THEN `t7`.`v`
+        ELSE REGEXP_REPLACE(
+          REGEXP_REPLACE(`t7`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
+          '[ \t\n\r\v\f             ​    　﻿]+$',
+          ''
+        )
+      END AS `v`
+    FROM (
+      SELECT
+        CAST(`t2`.`v` AS STRING) AS `v`,
+        REGEXP_LIKE(CAST(`t2`.`v` AS STRING), '^[!-~]([ -~]*[!-~])?$') AS `plain`
+      FROM `cohortops_source` AS `t2`
+    ) AS `t7`
+  ) AS `t9`
+), `t15` AS (
   SELECT
-    `t10`.`id`
-  FROM `t9` AS `t10`
+    `t13`.`id`
+  FROM `t12` AS `t13`
   WHERE
-    `t10`.`reason` IS NULL
+    `t13`.`reason` IS NULL
 )
 SELECT
   *
@@ -57,25 +69,25 @@ FROM (
     FROM (
       SELECT
         1 AS `kind`,
-        `t16`.`id`,
+        `t17`.`id`,
         1 AS `n`
       FROM (
         SELECT
           *
-        FROM `t14` AS `t15`
+        FROM `t15` AS `t16`
         EXCEPT
         SELECT
           *
         FROM `t4` AS `t5`
-      ) AS `t16`
-    ) AS `t20`
+      ) AS `t17`
+    ) AS `t21`
     UNION ALL
     SELECT
       *
     FROM (
       SELECT
         2 AS `kind`,
-        `t17`.`id`,
+        `t18`.`id`,
         1 AS `n`
       FROM (
         SELECT
@@ -84,11 +96,11 @@ FROM (
         EXCEPT
         SELECT
           *
-        FROM `t14` AS `t15`
-      ) AS `t17`
-    ) AS `t21`
-  ) AS `t23`
-) AS `t24`
+        FROM `t15` AS `t16`
+      ) AS `t18`
+    ) AS `t22`
+  ) AS `t24`
+) AS `t25`
 UNION ALL
 SELECT
   *
@@ -100,18 +112,18 @@ FROM (
       *
     FROM (
       SELECT
-        COALESCE(`t12`.`reason`, 0) + 100 AS `kind`,
+        COALESCE(`t14`.`reason`, 0) + 100 AS `kind`,
         CAST(NULL AS STRING) AS `id`,
-        `t12`.`n`
+        `t14`.`n`
       FROM (
         SELECT
-          `t10`.`reason`,
+          `t13`.`reason`,
           COUNT(*) AS `n`
-        FROM `t9` AS `t10`
+        FROM `t12` AS `t13`
         GROUP BY
           1
-      ) AS `t12`
-    ) AS `t19`
+      ) AS `t14`
+    ) AS `t20`
     UNION ALL
     SELECT
       *
@@ -119,14 +131,14 @@ FROM (
       SELECT
         5 AS `kind`,
         CAST(NULL AS STRING) AS `id`,
-        `t22`.`n`
+        `t23`.`n`
       FROM (
         SELECT
-          COUNT(DISTINCT `t15`.`id`) AS `n`
-        FROM `t14` AS `t15`
-      ) AS `t22`
-    ) AS `t25`
-  ) AS `t27`
+          COUNT(DISTINCT `t16`.`id`) AS `n`
+        FROM `t15` AS `t16`
+      ) AS `t23`
+    ) AS `t26`
+  ) AS `t28`
   UNION ALL
   SELECT
     *
@@ -136,8 +148,8 @@ FROM (
     FROM (
       SELECT
         6 AS `kind`,
-        `t11`.`id`,
-        `t11`.`n`
+        `t10`.`id`,
+        `t10`.`n`
       FROM (
         SELECT
           COUNT(*) AS `n`,
@@ -149,27 +161,27 @@ FROM (
             COALESCE(MAX(`t5`.`id`), '')
           ) AS `id`
         FROM `t4` AS `t5`
-      ) AS `t11`
-    ) AS `t13`
+      ) AS `t10`
+    ) AS `t11`
     UNION ALL
     SELECT
       *
     FROM (
       SELECT
         3 AS `kind`,
-        `t28`.`id`,
+        `t29`.`id`,
         1 AS `n`
       FROM (
         SELECT DISTINCT
           *
         FROM (
           SELECT
-            `t18`.`id`
-          FROM `t14` AS `t18`
+            `t19`.`id`
+          FROM `t15` AS `t19`
           LEFT SEMI JOIN `cohortops_delta` AS `t3`
-            ON `t18`.`id` = `t3`.`id`
-        ) AS `t26`
-      ) AS `t28`
-    ) AS `t29`
-  ) AS `t30`
-) AS `t31`
+            ON `t19`.`id` = `t3`.`id`
+        ) AS `t27`
+      ) AS `t29`
+    ) AS `t30`
+  ) AS `t31`
+) AS `t32`

@@ -1,11 +1,11 @@
 WITH "cohortops_source" AS (
 SELECT q.user_id AS v FROM (SELECT user_id FROM analytics.churn) q
 ),
-"t2" AS (
+"t2" AS MATERIALIZED (
   SELECT
     *
   FROM "cohortops"."members_churn_risk_1a2b3c4d" AS "t0"
-), "t5" AS (
+), "t5" AS MATERIALIZED (
   SELECT
     CASE
       WHEN (
@@ -16,24 +16,31 @@ SELECT q.user_id AS v FROM (SELECT user_id FROM analytics.churn) q
       THEN 1
       WHEN LENGTH("t4"."v") > 255
       THEN 2
-      WHEN "t4"."v" ~ '[--  ]'
+      WHEN NOT (
+        "t4"."plain"
+      ) AND "t4"."v" ~ '[--  ]'
       THEN 3
       ELSE CAST(NULL AS SMALLINT)
     END AS "reason",
     "t4"."v" AS "id"
   FROM (
     SELECT
-      REGEXP_REPLACE(
-        REGEXP_REPLACE("t1"."v", '^[ 	
+      "t1"."v" ~ '^[!-~]([ -~]*[!-~])?$' AS "plain",
+      CASE
+        WHEN "t1"."v" ~ '^[!-~]([ -~]*[!-~])?$'
+        THEN "t1"."v"
+        ELSE REGEXP_REPLACE(
+          REGEXP_REPLACE("t1"."v", '^[ 	
              ​    　﻿]+', '', 'g'),
-        '[ 	
+          '[ 	
              ​    　﻿]+$',
-        '',
-        'g'
-      ) AS "v"
+          '',
+          'g'
+        )
+      END AS "v"
     FROM "cohortops_source" AS "t1"
   ) AS "t4"
-), "t9" AS (
+), "t10" AS MATERIALIZED (
   SELECT
     "t6"."id"
   FROM "t5" AS "t6"
@@ -70,7 +77,7 @@ FROM (
     FROM (
       SELECT
         COUNT(DISTINCT "t11"."id") AS "n"
-      FROM "t9" AS "t11"
+      FROM "t10" AS "t11"
     ) AS "t17"
   ) AS "t20"
 ) AS "t21"
@@ -91,7 +98,7 @@ FROM (
         CAST(SUM(LENGTH("t3"."id")) AS VARCHAR) || ':' || COALESCE(MIN("t3"."id"), '') || ':' || COALESCE(MAX("t3"."id"), '') AS "id"
       FROM "t2" AS "t3"
     ) AS "t7"
-  ) AS "t10"
+  ) AS "t9"
   UNION ALL
   SELECT
     *
@@ -106,7 +113,7 @@ FROM (
       FROM (
         SELECT
           *
-        FROM "t9" AS "t11"
+        FROM "t10" AS "t11"
         EXCEPT
         SELECT
           *
@@ -128,7 +135,7 @@ FROM (
         EXCEPT
         SELECT
           *
-        FROM "t9" AS "t11"
+        FROM "t10" AS "t11"
       ) AS "t13"
     ) AS "t16"
   ) AS "t18"

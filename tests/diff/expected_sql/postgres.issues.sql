@@ -12,7 +12,9 @@ FROM (
       THEN 1
       WHEN LENGTH("t2"."v") > 255
       THEN 2
-      WHEN "t2"."v" ~ '[--  ]'
+      WHEN NOT (
+        "t2"."plain"
+      ) AND "t2"."v" ~ '[--  ]'
       THEN 3
       ELSE CAST(NULL AS SMALLINT)
     END AS "reason",
@@ -20,14 +22,19 @@ FROM (
   FROM (
     SELECT
       "t1"."pos",
-      REGEXP_REPLACE(
-        REGEXP_REPLACE("t1"."v", '^[ 	
+      "t1"."v" ~ '^[!-~]([ -~]*[!-~])?$' AS "plain",
+      CASE
+        WHEN "t1"."v" ~ '^[!-~]([ -~]*[!-~])?$'
+        THEN "t1"."v"
+        ELSE REGEXP_REPLACE(
+          REGEXP_REPLACE("t1"."v", '^[ 	
              ​    　﻿]+', '', 'g'),
-        '[ 	
+          '[ 	
              ​    　﻿]+$',
-        '',
-        'g'
-      ) AS "v"
+          '',
+          'g'
+        )
+      END AS "v"
     FROM (
       SELECT
         "t0"."v",
@@ -39,7 +46,7 @@ FROM (
   ) AS "t2"
 ) AS "t3"
 WHERE
-  "t3"."reason" IS NOT NULL
+  NOT "t3"."reason" IS NULL
 ORDER BY
   "t3"."pos" ASC
 LIMIT 100

@@ -12,7 +12,9 @@ FROM (
       THEN 1
       WHEN LENGTH(`t2`.`v`) > 255
       THEN 2
-      WHEN `t2`.`v` RLIKE '[--  ]'
+      WHEN NOT (
+        `t2`.`plain`
+      ) AND `t2`.`v` RLIKE '[--  ]'
       THEN 3
       ELSE CAST(NULL AS SMALLINT)
     END AS `reason`,
@@ -20,11 +22,16 @@ FROM (
   FROM (
     SELECT
       `t1`.`pos`,
-      REGEXP_REPLACE(
-        REGEXP_REPLACE(`t1`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
-        '[ \t\n\r\v\f             ​    　﻿]+$',
-        ''
-      ) AS `v`
+      `t1`.`v` RLIKE '^[!-~]([ -~]*[!-~])?$' AS `plain`,
+      CASE
+        WHEN `t1`.`v` RLIKE '^[!-~]([ -~]*[!-~])?$'
+        THEN `t1`.`v`
+        ELSE REGEXP_REPLACE(
+          REGEXP_REPLACE(`t1`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
+          '[ \t\n\r\v\f             ​    　﻿]+$',
+          ''
+        )
+      END AS `v`
     FROM (
       SELECT
         `t0`.`v`,

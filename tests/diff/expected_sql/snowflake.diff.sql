@@ -16,21 +16,29 @@ SELECT q.user_id AS v FROM (SELECT user_id FROM analytics.churn) q
       THEN 1
       WHEN LENGTH("t4"."v") > 255
       THEN 2
-      WHEN REGEXP_LIKE("t4"."v", CONCAT('.*', '[--  ]', '.*'), 'cs')
+      WHEN NOT (
+        "t4"."plain"
+      )
+      AND REGEXP_LIKE("t4"."v", CONCAT('.*', '[--  ]', '.*'), 'cs')
       THEN 3
       ELSE CAST(NULL AS SMALLINT)
     END AS "reason",
     "t4"."v" AS "id"
   FROM (
     SELECT
-      REGEXP_REPLACE(
-        REGEXP_REPLACE("t1"."v", '^[ \t\n\r\v\f             ​    　﻿]+', ''),
-        '[ \t\n\r\v\f             ​    　﻿]+$',
-        ''
-      ) AS "v"
+      REGEXP_LIKE("t1"."v", CONCAT('.*', '^[!-~]([ -~]*[!-~])?$', '.*'), 'cs') AS "plain",
+      CASE
+        WHEN REGEXP_LIKE("t1"."v", CONCAT('.*', '^[!-~]([ -~]*[!-~])?$', '.*'), 'cs')
+        THEN "t1"."v"
+        ELSE REGEXP_REPLACE(
+          REGEXP_REPLACE("t1"."v", '^[ \t\n\r\v\f             ​    　﻿]+', ''),
+          '[ \t\n\r\v\f             ​    　﻿]+$',
+          ''
+        )
+      END AS "v"
     FROM "cohortops_source" AS "t1"
   ) AS "t4"
-), "t9" AS (
+), "t10" AS (
   SELECT
     "t6"."id"
   FROM "t5" AS "t6"
@@ -67,7 +75,7 @@ FROM (
     FROM (
       SELECT
         COUNT(DISTINCT "t11"."id") AS "n"
-      FROM "t9" AS "t11"
+      FROM "t10" AS "t11"
     ) AS "t17"
   ) AS "t20"
 ) AS "t21"
@@ -94,7 +102,7 @@ FROM (
         ) AS "id"
       FROM "t2" AS "t3"
     ) AS "t7"
-  ) AS "t10"
+  ) AS "t9"
   UNION ALL
   SELECT
     *
@@ -109,7 +117,7 @@ FROM (
       FROM (
         SELECT
           *
-        FROM "t9" AS "t11"
+        FROM "t10" AS "t11"
         EXCEPT
         SELECT
           *
@@ -131,7 +139,7 @@ FROM (
         EXCEPT
         SELECT
           *
-        FROM "t9" AS "t11"
+        FROM "t10" AS "t11"
       ) AS "t13"
     ) AS "t16"
   ) AS "t18"

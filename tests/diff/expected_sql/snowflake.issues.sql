@@ -12,7 +12,10 @@ FROM (
       THEN 1
       WHEN LENGTH("t2"."v") > 255
       THEN 2
-      WHEN REGEXP_LIKE("t2"."v", CONCAT('.*', '[--  ]', '.*'), 'cs')
+      WHEN NOT (
+        "t2"."plain"
+      )
+      AND REGEXP_LIKE("t2"."v", CONCAT('.*', '[--  ]', '.*'), 'cs')
       THEN 3
       ELSE CAST(NULL AS SMALLINT)
     END AS "reason",
@@ -20,11 +23,16 @@ FROM (
   FROM (
     SELECT
       "t1"."pos",
-      REGEXP_REPLACE(
-        REGEXP_REPLACE("t1"."v", '^[ \t\n\r\v\f             ​    　﻿]+', ''),
-        '[ \t\n\r\v\f             ​    　﻿]+$',
-        ''
-      ) AS "v"
+      REGEXP_LIKE("t1"."v", CONCAT('.*', '^[!-~]([ -~]*[!-~])?$', '.*'), 'cs') AS "plain",
+      CASE
+        WHEN REGEXP_LIKE("t1"."v", CONCAT('.*', '^[!-~]([ -~]*[!-~])?$', '.*'), 'cs')
+        THEN "t1"."v"
+        ELSE REGEXP_REPLACE(
+          REGEXP_REPLACE("t1"."v", '^[ \t\n\r\v\f             ​    　﻿]+', ''),
+          '[ \t\n\r\v\f             ​    　﻿]+$',
+          ''
+        )
+      END AS "v"
     FROM (
       SELECT
         "t0"."v",

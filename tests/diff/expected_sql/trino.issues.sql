@@ -12,7 +12,9 @@ FROM (
       THEN 1
       WHEN LENGTH("t2"."v") > 255
       THEN 2
-      WHEN REGEXP_LIKE("t2"."v", '[--  ]')
+      WHEN NOT (
+        "t2"."plain"
+      ) AND REGEXP_LIKE("t2"."v", '[--  ]')
       THEN 3
       ELSE CAST(NULL AS SMALLINT)
     END AS "reason",
@@ -20,13 +22,18 @@ FROM (
   FROM (
     SELECT
       "t1"."pos",
-      REGEXP_REPLACE(
-        REGEXP_REPLACE("t1"."v", '^[ 	
+      REGEXP_LIKE("t1"."v", '^[!-~]([ -~]*[!-~])?$') AS "plain",
+      CASE
+        WHEN REGEXP_LIKE("t1"."v", '^[!-~]([ -~]*[!-~])?$')
+        THEN "t1"."v"
+        ELSE REGEXP_REPLACE(
+          REGEXP_REPLACE("t1"."v", '^[ 	
              ​    　﻿]+', ''),
-        '[ 	
+          '[ 	
              ​    　﻿]+$',
-        ''
-      ) AS "v"
+          ''
+        )
+      END AS "v"
     FROM (
       SELECT
         "t0"."v",
