@@ -29,6 +29,8 @@ DATA = ROOT / "benchmarks" / ".data" / "warehouse"
 PG_URL = os.environ.get("COHORTOPS_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = "cohortops_wh_bench"
 DUCK_SETTINGS = "memory_limit=100MB&threads=2"
+# Server-side memory for the two hash set operations (the server's, not the client's).
+PG_SETTINGS = os.environ.get("COHORTOPS_BENCH_PG_SETTINGS", "?options=-c%20work_mem%3D256MB")
 
 
 def size(text: str) -> int:
@@ -57,7 +59,7 @@ def snapshot(n: int) -> Path:
 def url_for(engine: str, n: int) -> str:
     if engine == "duckdb":
         return f"duckdb:///{DATA / f'warehouse-{n}.duckdb'}?{DUCK_SETTINGS}"
-    return PG_URL
+    return PG_URL + PG_SETTINGS
 
 
 def source_table(engine: str, n: int) -> str:
@@ -164,7 +166,7 @@ def explain(n: int) -> str:
         "postgres",
         f"SELECT q.user_id AS v FROM (SELECT user_id FROM {source_table('postgres', n)}) q",
     )
-    with psycopg.connect(PG_URL) as con:
+    with psycopg.connect(PG_URL + PG_SETTINGS) as con:
         rows = con.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}").fetchall()
     return "\n".join(r[0] for r in rows)
 

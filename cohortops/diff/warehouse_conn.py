@@ -180,6 +180,8 @@ class PostgresWarehouse:
             self.con.cursor(name="cohortops_diff") as cur,
         ):
             cur.itersize = BATCH_ROWS
+            # a cursor plans for its first 10% by default: this one is read to the end
+            self.con.execute("SET LOCAL cursor_tuple_fraction = 1.0")
             cur.execute(sql)
             while rows := cur.fetchmany(BATCH_ROWS):
                 kinds, ids, ns = zip(*rows, strict=True)

@@ -1,7 +1,7 @@
 WITH "cohortops_source" AS (
 SELECT q.user_id AS v FROM (SELECT user_id FROM analytics.churn) q
 ),
-"t2" AS MATERIALIZED (
+"t2" AS NOT MATERIALIZED (
   SELECT
     *
   FROM "cohortops"."members_churn_risk_1a2b3c4d" AS "t0"
@@ -40,7 +40,7 @@ SELECT q.user_id AS v FROM (SELECT user_id FROM analytics.churn) q
       END AS "v"
     FROM "cohortops_source" AS "t1"
   ) AS "t4"
-), "t10" AS MATERIALIZED (
+), "t10" AS NOT MATERIALIZED (
   SELECT
     "t6"."id"
   FROM "t5" AS "t6"

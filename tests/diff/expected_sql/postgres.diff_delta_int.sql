@@ -1,4 +1,4 @@
-WITH "t4" AS MATERIALIZED (
+WITH "t4" AS NOT MATERIALIZED (
   SELECT
     *
   FROM "cohortops"."members_churn_risk_1a2b3c4d" AS "t1"
@@ -42,7 +42,7 @@ WITH "t4" AS MATERIALIZED (
       FROM "cohortops_source" AS "t2"
     ) AS "t7"
   ) AS "t9"
-), "t15" AS MATERIALIZED (
+), "t15" AS NOT MATERIALIZED (
   SELECT
     "t13"."id"
   FROM "t12" AS "t13"
