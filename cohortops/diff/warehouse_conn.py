@@ -268,7 +268,17 @@ def connect(source: SqlSource, cohort_id: str) -> Warehouse:
         config = {k: str(v) for k, v in url.query.items()}
         return DuckDBWarehouse(url.database or ":memory:", label, cohort_id, config)
     if backend in ("postgresql", "postgres"):
-        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        from psycopg.conninfo import make_conninfo
+
+        parts = {
+            "host": url.host,
+            "port": url.port,
+            "dbname": url.database,
+            "user": url.username,
+            "password": url.password,
+            **{k: str(v) for k, v in url.query.items()},  # e.g. options=-c work_mem=256MB
+        }
+        conninfo = make_conninfo("", **{k: v for k, v in parts.items() if v is not None})
         return PostgresWarehouse(conninfo, label, cohort_id)
     raise SourceError(
         f"Cohort {cohort_id}: `diff: warehouse` runs on DuckDB and PostgreSQL URLs, not "
