@@ -47,7 +47,9 @@ CODE_REASONS: dict[int, str] = {c: r for r, c in REASON_CODES.items()}
 NUL_DIALECTS = frozenset({"duckdb"})
 _WS_CLASS = "[" + WHITESPACE + "]"
 _CONTROL_CLASS = "[\x01-\x1f\x7f-\x9f\u2028\u2029]"
-_PLAIN = "^[!-~]([ -~]*[!-~])?$"  # printable ASCII, no space at either end: nothing to clean
+# Printable ASCII with no space at either end needs no cleaning. No `$` anchor: in Java (Spark,
+# Databricks) and Joni (Trino) `$` also matches before a final line terminator.
+_NOT_PLAIN = "[^ -~]"
 
 # What an id column can be: text, an integer (its decimal text), a UUID (its text; as the
 # local engine, only where the driver hands UUIDs over as such), anything else is rejected.
@@ -86,7 +88,9 @@ def _clean(ibis: Any, source: Any, kind: ColumnKind, dialect: str, *keep: str) -
     trimmed = source.select(
         *keep,
         v=text,
-        plain=text.re_search(_PLAIN),
+        plain=(
+            ~text.re_search(_NOT_PLAIN) & ~text.startswith(" ") & ~text.endswith(" ") & (text != "")
+        ),
     ).select(
         *keep,
         "plain",

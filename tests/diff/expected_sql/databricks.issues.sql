@@ -2,48 +2,65 @@ SELECT
   *
 FROM (
   SELECT
-    `t2`.`pos`,
+    `t3`.`pos`,
     CASE
       WHEN (
-        `t2`.`v` IS NULL
+        `t3`.`v` IS NULL
       ) OR (
-        `t2`.`v` = ''
+        `t3`.`v` = ''
       )
       THEN 1
-      WHEN LENGTH(`t2`.`v`) > 255
+      WHEN LENGTH(`t3`.`v`) > 255
       THEN 2
       WHEN NOT (
-        `t2`.`plain`
-      ) AND REGEXP_LIKE(`t2`.`v`, '[--  ]')
+        `t3`.`plain`
+      ) AND REGEXP_LIKE(`t3`.`v`, '[--  ]')
       THEN 3
       ELSE CAST(NULL AS SMALLINT)
     END AS `reason`,
-    `t2`.`v` AS `id`
+    `t3`.`v` AS `id`
   FROM (
     SELECT
-      `t1`.`pos`,
-      REGEXP_LIKE(`t1`.`v`, '^[!-~]([ -~]*[!-~])?$') AS `plain`,
+      `t2`.`pos`,
+      `t2`.`plain`,
       CASE
-        WHEN REGEXP_LIKE(`t1`.`v`, '^[!-~]([ -~]*[!-~])?$')
-        THEN `t1`.`v`
+        WHEN `t2`.`plain`
+        THEN `t2`.`v`
         ELSE REGEXP_REPLACE(
-          REGEXP_REPLACE(`t1`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
+          REGEXP_REPLACE(`t2`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
           '[ \t\n\r\v\f             ​    　﻿]+$',
           ''
         )
       END AS `v`
     FROM (
       SELECT
-        `t0`.`v`,
-        (
-          ROW_NUMBER() OVER (ORDER BY NULL) - 1
-        ) + 1 AS `pos`
-      FROM `cohortops_source` AS `t0`
-    ) AS `t1`
-  ) AS `t2`
-) AS `t3`
+        `t1`.`pos`,
+        `t1`.`v`,
+        NOT (
+          REGEXP_LIKE(`t1`.`v`, '[^ -~]')
+        )
+        AND NOT (
+          STARTSWITH(`t1`.`v`, ' ')
+        )
+        AND NOT (
+          ENDSWITH(`t1`.`v`, ' ')
+        )
+        AND (
+          `t1`.`v` <> ''
+        ) AS `plain`
+      FROM (
+        SELECT
+          `t0`.`v`,
+          (
+            ROW_NUMBER() OVER (ORDER BY NULL) - 1
+          ) + 1 AS `pos`
+        FROM `cohortops_source` AS `t0`
+      ) AS `t1`
+    ) AS `t2`
+  ) AS `t3`
+) AS `t4`
 WHERE
-  `t3`.`reason` IS NOT NULL
+  `t4`.`reason` IS NOT NULL
 ORDER BY
-  `t3`.`pos` ASC NULLS LAST
+  `t4`.`pos` ASC NULLS LAST
 LIMIT 100

@@ -6,28 +6,28 @@ WITH `t4` AS (
   SELECT
     CASE
       WHEN (
-        `t9`.`v` IS NULL
+        `t10`.`v` IS NULL
       ) OR (
-        `t9`.`v` = ''
+        `t10`.`v` = ''
       )
       THEN 1
-      WHEN LENGTH(`t9`.`v`) > 255
+      WHEN LENGTH(`t10`.`v`) > 255
       THEN 2
       WHEN NOT (
-        `t9`.`plain`
-      ) AND `t9`.`v` RLIKE '[--  ]'
+        `t10`.`plain`
+      ) AND `t10`.`v` RLIKE '[--  ]'
       THEN 3
       ELSE CAST(NULL AS SMALLINT)
     END AS `reason`,
-    `t9`.`v` AS `id`
+    `t10`.`v` AS `id`
   FROM (
     SELECT
-      `t7`.`plain`,
+      `t8`.`plain`,
       CASE
-        WHEN `t7`.`plain`
-        THEN `t7`.`v`
+        WHEN `t8`.`plain`
+        THEN `t8`.`v`
         ELSE REGEXP_REPLACE(
-          REGEXP_REPLACE(`t7`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
+          REGEXP_REPLACE(`t8`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
           '[ \t\n\r\v\f             ​    　﻿]+$',
           ''
         )
@@ -35,10 +35,21 @@ WITH `t4` AS (
     FROM (
       SELECT
         CAST(`t2`.`v` AS STRING) AS `v`,
-        CAST(`t2`.`v` AS STRING) RLIKE '^[!-~]([ -~]*[!-~])?$' AS `plain`
+        NOT (
+          CAST(`t2`.`v` AS STRING) RLIKE '[^ -~]'
+        )
+        AND NOT (
+          STARTSWITH(CAST(`t2`.`v` AS STRING), ' ')
+        )
+        AND NOT (
+          ENDSWITH(CAST(`t2`.`v` AS STRING), ' ')
+        )
+        AND (
+          CAST(`t2`.`v` AS STRING) <> ''
+        ) AS `plain`
       FROM `cohortops_source` AS `t2`
-    ) AS `t7`
-  ) AS `t9`
+    ) AS `t8`
+  ) AS `t10`
 ), `t15` AS (
   SELECT
     `t13`.`id`
@@ -59,7 +70,7 @@ FROM (
     FROM `t4` AS `t6`
     LEFT SEMI JOIN `cohortops_delta` AS `t3`
       ON `t6`.`id` = `t3`.`id`
-  ) AS `t8`
+  ) AS `t7`
   UNION ALL
   SELECT
     *
@@ -148,8 +159,8 @@ FROM (
     FROM (
       SELECT
         6 AS `kind`,
-        `t10`.`id`,
-        `t10`.`n`
+        `t9`.`id`,
+        `t9`.`n`
       FROM (
         SELECT
           COUNT(*) AS `n`,
@@ -161,7 +172,7 @@ FROM (
             COALESCE(MAX(`t5`.`id`), '')
           ) AS `id`
         FROM `t4` AS `t5`
-      ) AS `t10`
+      ) AS `t9`
     ) AS `t11`
     UNION ALL
     SELECT

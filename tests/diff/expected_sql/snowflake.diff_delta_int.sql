@@ -6,29 +6,29 @@ WITH "t4" AS (
   SELECT
     CASE
       WHEN (
-        "t9"."v" IS NULL
+        "t10"."v" IS NULL
       ) OR (
-        "t9"."v" = ''
+        "t10"."v" = ''
       )
       THEN 1
-      WHEN LENGTH("t9"."v") > 255
+      WHEN LENGTH("t10"."v") > 255
       THEN 2
       WHEN NOT (
-        "t9"."plain"
+        "t10"."plain"
       )
-      AND REGEXP_LIKE("t9"."v", CONCAT('.*', '[--  ]', '.*'), 'cs')
+      AND REGEXP_LIKE("t10"."v", CONCAT('.*', '[--  ]', '.*'), 'cs')
       THEN 3
       ELSE CAST(NULL AS SMALLINT)
     END AS "reason",
-    "t9"."v" AS "id"
+    "t10"."v" AS "id"
   FROM (
     SELECT
-      "t7"."plain",
+      "t8"."plain",
       CASE
-        WHEN "t7"."plain"
-        THEN "t7"."v"
+        WHEN "t8"."plain"
+        THEN "t8"."v"
         ELSE REGEXP_REPLACE(
-          REGEXP_REPLACE("t7"."v", '^[ \t\n\r\v\f             ​    　﻿]+', ''),
+          REGEXP_REPLACE("t8"."v", '^[ \t\n\r\v\f             ​    　﻿]+', ''),
           '[ \t\n\r\v\f             ​    　﻿]+$',
           ''
         )
@@ -36,10 +36,21 @@ WITH "t4" AS (
     FROM (
       SELECT
         CAST("t2"."v" AS VARCHAR) AS "v",
-        REGEXP_LIKE(CAST("t2"."v" AS VARCHAR), CONCAT('.*', '^[!-~]([ -~]*[!-~])?$', '.*'), 'cs') AS "plain"
+        NOT (
+          REGEXP_LIKE(CAST("t2"."v" AS VARCHAR), CONCAT('.*', '[^ -~]', '.*'), 'cs')
+        )
+        AND NOT (
+          STARTSWITH(CAST("t2"."v" AS VARCHAR), ' ')
+        )
+        AND NOT (
+          ENDSWITH(CAST("t2"."v" AS VARCHAR), ' ')
+        )
+        AND (
+          CAST("t2"."v" AS VARCHAR) <> ''
+        ) AS "plain"
       FROM "cohortops_source" AS "t2"
-    ) AS "t7"
-  ) AS "t9"
+    ) AS "t8"
+  ) AS "t10"
 ), "t15" AS (
   SELECT
     "t13"."id"
@@ -66,7 +77,7 @@ FROM (
         WHERE
           "t6"."id" = "t3"."id"
       )
-  ) AS "t8"
+  ) AS "t7"
   UNION ALL
   SELECT
     *
@@ -155,8 +166,8 @@ FROM (
     FROM (
       SELECT
         6 AS "kind",
-        "t10"."id",
-        "t10"."n"
+        "t9"."id",
+        "t9"."n"
       FROM (
         SELECT
           COUNT(*) AS "n",
@@ -168,7 +179,7 @@ FROM (
             COALESCE(MAX("t5"."id"), '')
           ) AS "id"
         FROM "t4" AS "t5"
-      ) AS "t10"
+      ) AS "t9"
     ) AS "t11"
     UNION ALL
     SELECT

@@ -5,46 +5,62 @@ SELECT q.user_id AS v FROM (SELECT user_id FROM analytics.churn) q
   SELECT
     *
   FROM "cohortops"."members_churn_risk_1a2b3c4d" AS "t0"
-), "t5" AS (
+), "t8" AS (
   SELECT
     CASE
       WHEN (
-        "t4"."v" IS NULL
+        "t6"."v" IS NULL
       ) OR (
-        "t4"."v" = ''
+        "t6"."v" = ''
       )
       THEN 1
-      WHEN LENGTH("t4"."v") > 255
+      WHEN LENGTH("t6"."v") > 255
       THEN 2
       WHEN NOT (
-        "t4"."plain"
-      ) AND REGEXP_LIKE("t4"."v", '[--  ]')
+        "t6"."plain"
+      ) AND REGEXP_LIKE("t6"."v", '[--  ]')
       THEN 3
       ELSE CAST(NULL AS SMALLINT)
     END AS "reason",
-    "t4"."v" AS "id"
+    "t6"."v" AS "id"
   FROM (
     SELECT
-      REGEXP_LIKE("t1"."v", '^[!-~]([ -~]*[!-~])?$') AS "plain",
+      "t4"."plain",
       CASE
-        WHEN REGEXP_LIKE("t1"."v", '^[!-~]([ -~]*[!-~])?$')
-        THEN "t1"."v"
+        WHEN "t4"."plain"
+        THEN "t4"."v"
         ELSE REGEXP_REPLACE(
-          REGEXP_REPLACE("t1"."v", '^[ 	
+          REGEXP_REPLACE("t4"."v", '^[ 	
              ​    　﻿]+', ''),
           '[ 	
              ​    　﻿]+$',
           ''
         )
       END AS "v"
-    FROM "cohortops_source" AS "t1"
-  ) AS "t4"
-), "t10" AS (
+    FROM (
+      SELECT
+        "t1"."v",
+        NOT (
+          REGEXP_LIKE("t1"."v", '[^ -~]')
+        )
+        AND NOT (
+          STARTS_WITH("t1"."v", ' ')
+        )
+        AND NOT (
+          SUBSTRING("t1"."v", -LENGTH(' ')) = ' '
+        )
+        AND (
+          "t1"."v" <> ''
+        ) AS "plain"
+      FROM "cohortops_source" AS "t1"
+    ) AS "t4"
+  ) AS "t6"
+), "t11" AS (
   SELECT
-    "t6"."id"
-  FROM "t5" AS "t6"
+    "t9"."id"
+  FROM "t8" AS "t9"
   WHERE
-    "t6"."reason" IS NULL
+    "t9"."reason" IS NULL
 )
 SELECT
   *
@@ -53,18 +69,18 @@ FROM (
     *
   FROM (
     SELECT
-      COALESCE("t8"."reason", 0) + 100 AS "kind",
+      COALESCE("t10"."reason", 0) + 100 AS "kind",
       CAST(NULL AS VARCHAR) AS "id",
-      "t8"."n"
+      "t10"."n"
     FROM (
       SELECT
-        "t6"."reason",
+        "t9"."reason",
         COUNT(*) AS "n"
-      FROM "t5" AS "t6"
+      FROM "t8" AS "t9"
       GROUP BY
         1
-    ) AS "t8"
-  ) AS "t14"
+    ) AS "t10"
+  ) AS "t15"
   UNION ALL
   SELECT
     *
@@ -72,14 +88,14 @@ FROM (
     SELECT
       5 AS "kind",
       CAST(NULL AS VARCHAR) AS "id",
-      "t17"."n"
+      "t18"."n"
     FROM (
       SELECT
-        COUNT(DISTINCT "t11"."id") AS "n"
-      FROM "t10" AS "t11"
-    ) AS "t17"
-  ) AS "t20"
-) AS "t21"
+        COUNT(DISTINCT "t12"."id") AS "n"
+      FROM "t11" AS "t12"
+    ) AS "t18"
+  ) AS "t21"
+) AS "t22"
 UNION ALL
 SELECT
   *
@@ -89,8 +105,8 @@ FROM (
   FROM (
     SELECT
       6 AS "kind",
-      "t7"."id",
-      "t7"."n"
+      "t5"."id",
+      "t5"."n"
     FROM (
       SELECT
         COUNT(*) AS "n",
@@ -102,8 +118,8 @@ FROM (
           COALESCE(MAX("t3"."id"), '')
         ) AS "id"
       FROM "t2" AS "t3"
-    ) AS "t7"
-  ) AS "t9"
+    ) AS "t5"
+  ) AS "t7"
   UNION ALL
   SELECT
     *
@@ -113,25 +129,25 @@ FROM (
     FROM (
       SELECT
         1 AS "kind",
-        "t12"."id",
+        "t13"."id",
         1 AS "n"
       FROM (
         SELECT
           *
-        FROM "t10" AS "t11"
+        FROM "t11" AS "t12"
         EXCEPT
         SELECT
           *
         FROM "t2" AS "t3"
-      ) AS "t12"
-    ) AS "t15"
+      ) AS "t13"
+    ) AS "t16"
     UNION ALL
     SELECT
       *
     FROM (
       SELECT
         2 AS "kind",
-        "t13"."id",
+        "t14"."id",
         1 AS "n"
       FROM (
         SELECT
@@ -140,8 +156,8 @@ FROM (
         EXCEPT
         SELECT
           *
-        FROM "t10" AS "t11"
-      ) AS "t13"
-    ) AS "t16"
-  ) AS "t18"
-) AS "t19"
+        FROM "t11" AS "t12"
+      ) AS "t14"
+    ) AS "t17"
+  ) AS "t19"
+) AS "t20"
