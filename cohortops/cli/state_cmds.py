@@ -1,4 +1,4 @@
-"""state list|show|forget|unlock: inspect and repair the recorded state."""
+"""state list|show|forget|unlock|push-mirror: inspect and repair the recorded state."""
 
 from __future__ import annotations
 
@@ -51,6 +51,18 @@ def state_forget(app: App, cohort: str) -> None:
 
     with app.store() as store:
         click.echo(forget(store, cohort, app.actor()))
+
+
+@state.command("push-mirror")
+@config_option
+@click.argument("cohort")
+@pass_app
+def state_push_mirror(app: App, cohort: str) -> None:
+    """Rebuild COHORT's warehouse mirror (`diff: warehouse`) from the recorded state."""
+    from cohortops.operations.push_mirror import push_mirror
+
+    with app.store() as store:
+        click.echo(push_mirror(app.config, store, cohort))
 
 
 @state.command("unlock")

@@ -93,6 +93,8 @@ def build_source(e: Entity) -> Source:
             url=_secret(sql["url"], f"cohorts.{e.id}.source.sql.url"),
             query=sql["query"],
             column=sql.get("column"),
+            diff=sql.get("diff", "local"),
+            mirror_schema=sql.get("mirror_schema", "cohortops"),
         )
     path = Path(s["file"])
     if not path.is_absolute():

@@ -151,6 +151,9 @@ class SqlSource:
     query: str
     column: str | None = None  # None = the first column of the result
     kind: Literal["sql"] = "sql"
+    # "warehouse": the diff runs in the source's database against a mirror of the recorded set
+    diff: Literal["local", "warehouse"] = "local"
+    mirror_schema: str = "cohortops"  # where the warehouse mirror tables live
 
     def describe(self) -> str:
         return f"sql ({self.url.redacted()})"

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
+import os
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cohortops.config.yamlpos import JsonPath, Parsed, Problem, format_path
+
+if TYPE_CHECKING:  # jsonschema costs ~0.15 s to import: only unvalidated documents pay for it
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 
 @cache
@@ -27,7 +31,23 @@ def schema_text() -> str:
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     return jsonschema.Draft202012Validator(load_schema())
+
+
+def _cache_marker(parsed: Parsed) -> Path | None:
+    """Where a document that passed this schema is remembered (content hash, not path)."""
+    if os.environ.get("COHORTOPS_CACHE_DIR"):
+        root = Path(os.environ["COHORTOPS_CACHE_DIR"])
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = (Path(xdg) if xdg else Path.home() / ".cache") / "cohortops"
+    text = json.dumps(
+        parsed.data, sort_keys=True, default=lambda o: f"{type(o).__name__}:{o}"
+    ).encode()
+    digest = hashlib.sha256(schema_text().encode() + b"\0" + text).hexdigest()
+    return root / "valid" / digest
 
 
 def _leaves(error: ValidationError) -> list[ValidationError]:
@@ -96,6 +116,24 @@ def _locate(parsed: Parsed, path: JsonPath) -> Any:
 
 
 def check_schema(parsed: Parsed) -> list[Problem]:
+    """Schema problems of one document; a document that passed before is not checked again."""
+    try:
+        marker = _cache_marker(parsed)
+    except (TypeError, ValueError, RuntimeError):  # unhashable data, no home directory
+        marker = None
+    if marker is not None and marker.exists():
+        return []
+    problems = _check(parsed)
+    if not problems and marker is not None:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass  # a read-only home: validate every time
+    return problems
+
+
+def _check(parsed: Parsed) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[JsonPath, str]] = set()
     for top in _validator().iter_errors(parsed.data):

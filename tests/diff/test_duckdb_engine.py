@@ -15,6 +15,7 @@ from cohortops.diff.duckdb_engine import DuckDBDiffEngine
 from cohortops.diff.duckdb_join_sql import JoinKey, packable, packed, unpacked
 from cohortops.diff.engine import make_engine
 from cohortops.diff.memberdiff import MemberDiff
+from cohortops.diff.warehouse_engine import WarehouseDiffEngine
 from cohortops.errors import PlanError, SourceError
 from cohortops.sources.issues import SourceIssue
 from cohortops.state.snapshot import RecordedMembers
@@ -108,7 +109,9 @@ def test_corrupt_snapshot_is_a_state_error(tmp_path: Path) -> None:
 
 
 def test_settings_temp_dir_and_close(tmp_path: Path) -> None:
-    engine = make_engine("duckdb", memory_limit="64MB", threads=1)
+    wrapped = make_engine("duckdb", memory_limit="64MB", threads=1)
+    assert isinstance(wrapped, WarehouseDiffEngine)  # routes `diff: warehouse` sources
+    engine = wrapped.local
     assert isinstance(engine, DuckDBDiffEngine)
     settings = engine.con.sql(
         "select current_setting('memory_limit'), current_setting('threads'), "

@@ -1,0 +1,205 @@
+"""Scale benchmark for the warehouse diff engine (`diff: warehouse`): 1% churn.
+
+For each size, the recorded set is a zstd Parquet snapshot of ids ``u0000000000``… (sorted);
+the warehouse holds the cohort's source table ``audience`` with the first 0.5% of those ids gone
+and 0.5% new ones appended. The mirror is pushed once (timed apart: a one-off cost per
+compaction), then a child process runs one plan diff of the cohort and reports its wall time,
+CPU time, peak RSS and the bytes of result batches it received.
+
+    python benchmarks/warehouse_scale.py --engine duckdb --sizes 10M,100M
+    python benchmarks/warehouse_scale.py --engine postgres --sizes 10M --explain
+
+DuckDB runs in this process (a file database), so its memory is the client's: the URL caps it
+(``memory_limit``) and it spills to ``<file>.tmp``. Data lives under benchmarks/.data/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / ".data" / "warehouse"
+PG_URL = os.environ.get("COHORTOPS_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_SCHEMA = "cohortops_wh_bench"
+DUCK_SETTINGS = "memory_limit=100MB&threads=2"
+# Server-side memory for the two hash set operations (the server's, not the client's).
+PG_SETTINGS = os.environ.get("COHORTOPS_BENCH_PG_SETTINGS", "?options=-c%20work_mem%3D256MB")
+
+
+def size(text: str) -> int:
+    return int(float(text[:-1]) * {"K": 1e3, "M": 1e6}[text[-1]]) if text[-1] in "KM" else int(text)
+
+
+def ident(i: str) -> str:
+    return f"'u' || lpad(({i})::VARCHAR, 10, '0')"
+
+
+def snapshot(n: int) -> Path:
+    import duckdb
+
+    path = DATA / f"snapshot-{n}-x.parquet"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(config={"memory_limit": "1GB"})
+        con.execute(
+            f"COPY (SELECT {ident('range')} AS id FROM range({n}) ORDER BY id) TO '{path}' "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+        con.close()
+    return path
+
+
+def url_for(engine: str, n: int) -> str:
+    if engine == "duckdb":
+        return f"duckdb:///{DATA / f'warehouse-{n}.duckdb'}?{DUCK_SETTINGS}"
+    return PG_URL + PG_SETTINGS
+
+
+def source_table(engine: str, n: int) -> str:
+    return "audience" if engine == "duckdb" else f"{PG_SCHEMA}.audience_{n}"
+
+
+def build_source(engine: str, n: int) -> None:
+    """The desired set: ids [n/200, n + n/200): 0.5% removed, 0.5% added."""
+    lo, hi = n // 200, n + n // 200
+    table = source_table(engine, n)
+    if engine == "duckdb":
+        import duckdb
+
+        path = DATA / f"warehouse-{n}.duckdb"
+        con = duckdb.connect(str(path), config={"memory_limit": "1GB"})
+        if not con.sql("SELECT * FROM duckdb_tables() WHERE table_name = 'audience'").fetchall():
+            con.execute(
+                f"CREATE TABLE audience AS SELECT {ident('range')} AS user_id FROM range({lo}, {hi})"
+            )
+        con.close()
+        return
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}")
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+            (PG_SCHEMA, f"audience_{n}"),
+        ).fetchone()
+        if not exists or not exists[0]:
+            con.execute(
+                f"CREATE TABLE {table} AS SELECT 'u' || lpad(g::text, 10, '0') AS user_id "
+                f"FROM generate_series({lo}, {hi - 1}) g"
+            )
+            con.execute(f"ANALYZE {table}")
+
+
+def source(engine: str, n: int) -> object:
+    from cohortops.config.model import Secret, SqlSource
+
+    schema = "cohortops" if engine == "duckdb" else PG_SCHEMA
+    return SqlSource(
+        url=Secret(url_for(engine, n)),
+        query=f"SELECT user_id FROM {source_table(engine, n)}",
+        diff="warehouse",
+        mirror_schema=schema,
+    )
+
+
+def child(engine: str, n: int) -> None:
+    """One plan diff, in a fresh process: prints its figures as JSON."""
+    start = time.perf_counter()
+    from cohortops.diff.engine import make_engine
+    from cohortops.state.snapshot import RecordedMembers
+
+    recorded = RecordedMembers("bench", snapshot(n), [], [], n)
+    engine_ = make_engine("duckdb", memory_limit="128MB")
+    diff = engine_.diff("bench", source(engine, n), recorded)  # type: ignore[arg-type]
+    wall = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {
+                "wall_s": round(wall, 2),
+                "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+                "peak_rss_mb": round(usage.ru_maxrss / 1024),
+                "bytes_received": engine_.bytes_received,  # type: ignore[attr-defined]
+                "adds": diff.adds,
+                "removes": diff.removes,
+                "pushed": len(engine_.pushed),  # type: ignore[attr-defined]
+            }
+        )
+    )
+    engine_.close()
+
+
+def push(engine: str, n: int) -> float:
+    from cohortops.diff.engine import make_engine
+    from cohortops.diff.mirror import push_mirror
+    from cohortops.diff.warehouse_conn import connect
+
+    src = source(engine, n)
+    wh = connect(src, "bench")  # type: ignore[arg-type]
+    start = time.perf_counter()
+    push_mirror(wh, src.mirror_schema, "bench", snapshot(n), n)  # type: ignore[attr-defined]
+    took = time.perf_counter() - start
+    if engine == "postgres":
+        from cohortops.diff.mirror import mirror_table
+
+        wh.script([f"ANALYZE {PG_SCHEMA}.{mirror_table('bench')}"])
+    wh.close()
+    del make_engine
+    return took
+
+
+def explain(n: int) -> str:
+    import psycopg
+
+    from cohortops.diff.mirror import mirror_table
+    from cohortops.diff.warehouse_sql import diff_sql, with_source
+
+    sql = with_source(
+        diff_sql("string", "postgres", (PG_SCHEMA, mirror_table("bench")), with_delta=False),
+        "postgres",
+        f"SELECT q.user_id AS v FROM (SELECT user_id FROM {source_table('postgres', n)}) q",
+    )
+    with psycopg.connect(PG_URL + PG_SETTINGS) as con:
+        rows = con.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}").fetchall()
+    return "\n".join(r[0] for r in rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--engine", choices=["duckdb", "postgres"], default="duckdb")
+    parser.add_argument("--sizes", default="10M")
+    parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    for n in [size(s) for s in args.sizes.split(",")]:
+        if args.child:
+            child(args.engine, n)
+            continue
+        t = time.perf_counter()
+        snapshot(n)
+        build_source(args.engine, n)
+        print(f"{args.engine} {n:,}: data ready in {time.perf_counter() - t:.1f} s", flush=True)
+        print(f"  mirror push: {push(args.engine, n):.1f} s", flush=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", "--engine", args.engine, "--sizes", str(n)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode:
+            print(out.stderr[-3000:])
+            continue
+        print(f"  plan diff: {out.stdout.strip()}", flush=True)
+        if args.explain and args.engine == "postgres":
+            print(explain(n))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The warehouse mirror of a cohort's recorded members: built beside the data, then swapped in.
+
+The local state is the system of record; the mirror is a copy of its compacted snapshot in the
+warehouse (``<schema>.members_<cohort>``), so the warehouse can diff without the members
+travelling. A mirror is never edited in place: a new table is filled, checked (row count), and
+renamed over the old one in one transaction together with its row in ``<schema>.cohortops_mirrors``
+(snapshot name, row count, fingerprint). A plan trusts a mirror only when that row names the
+local snapshot and the table still has the recorded row count and fingerprint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cohortops.diff.warehouse_conn import Warehouse, quote
+from cohortops.diff.warehouse_sql import fingerprint_sql
+from cohortops.errors import StateError
+
+META_TABLE = "cohortops_mirrors"
+NO_SNAPSHOT = "none"
+
+
+@dataclass(frozen=True)
+class MirrorInfo:
+    cohort_id: str
+    schema: str
+    table: str
+    snapshot: str  # the local snapshot's file name (names carry its content hash), or "none"
+    row_count: int
+    fingerprint: str
+
+
+def mirror_table(cohort_id: str) -> str:
+    """``members_<slug>_<hash>``: readable, unique per cohort id, a plain SQL identifier."""
+    slug = re.sub(r"[^a-z0-9_]+", "_", cohort_id.lower()).strip("_")[:40]
+    digest = hashlib.sha256(cohort_id.encode()).hexdigest()[:8]
+    return f"members_{slug}_{digest}"
+
+
+def snapshot_key(snapshot: Path | None) -> str:
+    return NO_SNAPSHOT if snapshot is None else Path(snapshot).name
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _meta_ddl(schema: str) -> list[str]:
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}",
+        f"CREATE TABLE IF NOT EXISTS {quote(schema)}.{META_TABLE} ("
+        "cohort_id VARCHAR PRIMARY KEY, table_name VARCHAR NOT NULL, snapshot VARCHAR NOT NULL, "
+        "row_count BIGINT NOT NULL, fingerprint VARCHAR NOT NULL, pushed_at VARCHAR NOT NULL)",
+    ]
+
+
+def read_mirror(wh: Warehouse, schema: str, cohort_id: str) -> MirrorInfo | None:
+    """The mirror's recorded row, or None when there is none (nor its schema)."""
+    found = wh.rows(
+        "SELECT count(*) FROM information_schema.tables "
+        f"WHERE table_schema = {_lit(schema)} AND table_name = {_lit(META_TABLE)}"
+    )
+    if not found or not found[0][0]:
+        return None
+    rows = wh.rows(
+        f"SELECT table_name, snapshot, row_count, fingerprint FROM {quote(schema)}.{META_TABLE} "
+        f"WHERE cohort_id = {_lit(cohort_id)}"
+    )
+    if not rows:
+        return None
+    table, snapshot, count, fingerprint = rows[0]
+    return MirrorInfo(cohort_id, schema, str(table), str(snapshot), int(count), str(fingerprint))
+
+
+def fingerprint(wh: Warehouse, schema: str, table: str) -> tuple[int, str]:
+    rows = wh.rows(fingerprint_sql((schema, table), wh.dialect))
+    n, text = rows[0]
+    return int(n), str(text)
+
+
+def push_mirror(
+    wh: Warehouse, schema: str, cohort_id: str, snapshot: Path | None, expected: int
+) -> MirrorInfo:
+    """Build the mirror of ``snapshot`` (``expected`` ids) and swap it in atomically."""
+    table = mirror_table(cohort_id)
+    build = f"{table}_build"
+    target = f"{quote(schema)}.{quote(build)}"
+    wh.script([*_meta_ddl(schema), f"DROP TABLE IF EXISTS {target}"])
+    wh.script([f"CREATE TABLE {target} (id VARCHAR NOT NULL)"])
+    wh.load(schema, build, snapshot)
+    count, print_ = fingerprint(wh, schema, build)
+    if count != expected:
+        wh.script([f"DROP TABLE IF EXISTS {target}"])
+        raise StateError(
+            f"Mirror of cohort {cohort_id} in {wh.label}: {count} rows arrived, "
+            f"{expected} were sent; the old mirror is unchanged.",
+            hint="Run `cohortops state push-mirror` again.",
+        )
+    info = MirrorInfo(cohort_id, schema, table, snapshot_key(snapshot), count, print_)
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    wh.script(
+        [
+            f"DROP TABLE IF EXISTS {quote(schema)}.{quote(table)}",
+            f"ALTER TABLE {target} RENAME TO {quote(table)}",
+            f"DELETE FROM {quote(schema)}.{META_TABLE} WHERE cohort_id = {_lit(cohort_id)}",
+            f"INSERT INTO {quote(schema)}.{META_TABLE} VALUES ({_lit(cohort_id)}, "
+            f"{_lit(table)}, {_lit(info.snapshot)}, {count}, {_lit(print_)}, {_lit(now)})",
+        ]
+    )
+    return info

@@ -1,0 +1,4 @@
+SELECT
+  COUNT(*) AS "n",
+  CAST(SUM(LENGTH("t0"."id")) AS TEXT) || ':' || COALESCE(MIN("t0"."id"), '') || ':' || COALESCE(MAX("t0"."id"), '') AS "id"
+FROM "cohortops"."members_churn_risk_1a2b3c4d" AS "t0"
