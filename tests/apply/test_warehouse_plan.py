@@ -30,10 +30,10 @@ def fill(kind: str, url: str, table: str, values: list[str | None]) -> None:
         finally:
             con.close()
         return
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute(f"CREATE TABLE {table} (pos INTEGER, user_id VARCHAR)")
-        with con.cursor() as cur:
+    with psycopg.connect(url, autocommit=True) as pg:
+        pg.execute(f"DROP TABLE IF EXISTS {table}")
+        pg.execute(f"CREATE TABLE {table} (pos INTEGER, user_id VARCHAR)")
+        with pg.cursor() as cur:
             cur.executemany(f"INSERT INTO {table} VALUES (%s, %s)", list(enumerate(values)))
 
 

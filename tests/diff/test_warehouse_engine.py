@@ -61,10 +61,10 @@ class Place:
             finally:
                 con.close()
             return name
-        with psycopg.connect(self.url, autocommit=True) as con:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            con.execute(f"CREATE TABLE {name} (pos BIGINT, v {sql_type})")
-            with con.cursor() as cur:
+        with psycopg.connect(self.url, autocommit=True) as pg:
+            pg.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+            pg.execute(f"CREATE TABLE {name} (pos BIGINT, v {sql_type})")
+            with pg.cursor() as cur:
                 cur.executemany(f"INSERT INTO {name} VALUES (%s, %s)", list(enumerate(values)))
         return name
 
