@@ -30,6 +30,7 @@ from cohortops.lytics import (
     per_record_bytes,
     send,
 )
+from cohortops.membership import MemberOp
 from cohortops.plan.model import CohortPlan
 
 
@@ -96,7 +97,7 @@ class LyticsRemote:
     def ensure_cohort(self, cohort: CohortPlan, *, created_at: dt.datetime) -> None:
         """A map key needs no creation: nothing to do."""
 
-    def batches(self, cohort: CohortPlan, op: str, ids: Iterable[str]) -> CollectBatches:
+    def batches(self, cohort: CohortPlan, op: MemberOp, ids: Iterable[str]) -> CollectBatches:
         first_sync = op == "add" and cohort.recorded_count == 0 and cohort.adds >= BULK_THRESHOLD
         template = CollectBatch(
             stream=self.destination.stream,

@@ -15,8 +15,8 @@ from cohortops.config.model import (
     AttributeDelivery,
     Cohort,
     Config,
-    Destination,
     DeliveryMethod,
+    Destination,
 )
 from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import PlanError
