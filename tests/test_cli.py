@@ -249,7 +249,8 @@ def test_validate_json_lists_what_it_read_and_every_problem(tmp_path: Path) -> N
     assert ok.returncode == 0, ok.stderr
     summary = json.loads(ok.stdout)
     assert summary["valid"] is True and summary["problems"] == []
-    assert "power-users" in summary["cohorts"] and summary["destinations"] == ["braze-prod"]
+    assert "power-users" in summary["cohorts"]
+    assert summary["destinations"] == ["braze-prod", "lytics-prod"]
     (tmp_path / "a.yaml").write_text("version: 1\ncohorts: {x: {connection: y}}\n")
     bad = run("validate", "-c", str(tmp_path), "--format", "json")
     assert bad.returncode == 1
