@@ -71,6 +71,28 @@ class BrazeError(CohortopsError):
     """Braze (or the sandbox) refused or failed a request."""
 
 
+class LyticsError(BrazeError):
+    """Lytics (or the sandbox's Lytics API) refused or failed a request.
+
+    A subclass of :class:`BrazeError` because the applier treats every destination's request
+    failures alike; ``aborts_run`` says whether every later request would fail the same way.
+    """
+
+    aborts_run: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        status: int | None = None,
+        aborts_run: bool = False,
+    ) -> None:
+        self.status = status
+        self.aborts_run = aborts_run
+        super().__init__(message, hint=hint)
+
+
 class ApplyError(CohortopsError):
     """Apply could not finish; what was acknowledged is recorded."""
 

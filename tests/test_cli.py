@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -128,16 +129,46 @@ def test_unexpected_error_suggests_debug(tmp_path: Path, debug: bool) -> None:
         assert "Unexpected error: RuntimeError: kaput. Re-run with --debug" in result.stderr
 
 
-def test_plan_out_and_show_notice_config_changes(tmp_path: Path) -> None:
+@pytest.fixture
+def lytics_configs(tmp_path: Path) -> Iterator[Path]:
+    """A copy of configs/ whose Lytics audience is served by a sandbox (LYTICS_TOKEN set)."""
+    import csv
+    import os
     import shutil
+
+    from cohortops.sandbox.config import DEFAULT_LYTICS_TOKEN
+    from cohortops.sandbox.testing import running_sandbox
 
     cfg = tmp_path / "configs"
     shutil.copytree(REPO / "configs", cfg)
+    with (cfg / "data" / "churn_risk.csv").open(newline="") as handle:
+        members = [row["user_id"] for row in csv.DictReader(handle)]
+    with running_sandbox() as server:
+        server.add_lytics_audience({"id": "churn_risk", "ids": members})
+        lytics = cfg / "cohorts" / "lytics.yaml"
+        text = lytics.read_text().replace(
+            "id_field: external_id}",
+            f"id_field: external_id, endpoint: '{server.base_url}/lytics'}}",
+        )
+        lytics.write_text(text)
+        saved = os.environ.get("LYTICS_TOKEN")
+        os.environ["LYTICS_TOKEN"] = DEFAULT_LYTICS_TOKEN
+        try:
+            yield cfg
+        finally:
+            if saved is None:
+                os.environ.pop("LYTICS_TOKEN", None)
+            else:
+                os.environ["LYTICS_TOKEN"] = saved
+
+
+def test_plan_out_and_show_notice_config_changes(tmp_path: Path, lytics_configs: Path) -> None:
+    cfg = lytics_configs
     planned = run("plan", "--out", "p.plan", "--detailed-exitcode", cwd=tmp_path)
     assert planned.returncode == 2, planned.stderr
-    assert "Plan: 4 cohorts to change" in planned.stdout
+    assert "Plan: 5 cohorts to change" in planned.stdout
     shown = run("show", "p.plan", "-c", "configs", "--format", "json", cwd=tmp_path)
-    assert shown.returncode == 0 and json.loads(shown.stdout)["summary"]["cohorts_to_create"] == 4
+    assert shown.returncode == 0 and json.loads(shown.stdout)["summary"]["cohorts_to_create"] == 5
     assert shown.stderr == ""
     (cfg / "cohorts" / "kubit.yaml").write_text(
         (cfg / "cohorts" / "kubit.yaml").read_text().replace("Power users", "Power people")
@@ -148,11 +179,11 @@ def test_plan_out_and_show_notice_config_changes(tmp_path: Path) -> None:
     )
 
 
-def test_apply_names_a_missing_secret_before_sending_anything(tmp_path: Path) -> None:
+def test_apply_names_a_missing_secret_before_sending_anything(
+    tmp_path: Path, lytics_configs: Path
+) -> None:
     import os
-    import shutil
 
-    shutil.copytree(REPO / "configs", tmp_path / "configs")
     env = {k: v for k, v in os.environ.items() if k != "BRAZE_API_KEY"}
     result = run("apply", "--auto-approve", cwd=tmp_path, env=env)
     assert result.returncode == 1
@@ -169,6 +200,7 @@ def test_apply_names_a_missing_secret_before_sending_anything(tmp_path: Path) ->
         "churn-risk",
         "newsletter-engaged",
         "power-users",
+        "power-users-lytics",
         "weekly-buyers",
     }
     assert all(r["result"] == "failed" and "BRAZE_API_KEY is not set" in r["error"] for r in rows)
@@ -217,7 +249,8 @@ def test_validate_json_lists_what_it_read_and_every_problem(tmp_path: Path) -> N
     assert ok.returncode == 0, ok.stderr
     summary = json.loads(ok.stdout)
     assert summary["valid"] is True and summary["problems"] == []
-    assert "power-users" in summary["cohorts"] and summary["destinations"] == ["braze-prod"]
+    assert "power-users" in summary["cohorts"]
+    assert summary["destinations"] == ["braze-prod", "lytics-prod"]
     (tmp_path / "a.yaml").write_text("version: 1\ncohorts: {x: {connection: y}}\n")
     bad = run("validate", "-c", str(tmp_path), "--format", "json")
     assert bad.returncode == 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from cohortops.braze import (
     AttributeBatch,
@@ -43,7 +43,28 @@ def make_client(destination: Destination, **kwargs: Any) -> BrazeClient:
     )
 
 
-class Remote:
+class Remote(Protocol):
+    """What the applier needs from a destination: batches of one cohort's changes and a way to
+    send one batch (:class:`BrazeRemote`, :class:`~cohortops.apply.lytics_remote.LyticsRemote`).
+
+    ``batches`` returns a single-pass iterable with ``invalid`` ((id, reason) pairs never sent);
+    ``send`` returns a result with ``batch`` (having ``ids``), ``acknowledged``, ``failed`` and
+    ``error``, every id of the batch in exactly one of the two tuples.
+    """
+
+    latency: float
+
+    @property
+    def requests_per_second(self) -> float: ...
+
+    def ensure_cohort(self, cohort: CohortPlan, *, created_at: dt.datetime) -> None: ...
+
+    def batches(self, cohort: CohortPlan, op: MemberOp, ids: Iterable[str]) -> Any: ...
+
+    def send(self, batch: Any) -> Any: ...
+
+
+class BrazeRemote:
     """Sends one cohort's batches through a destination's client."""
 
     latency = 0.1  # expected seconds per request, to size the executor's concurrency

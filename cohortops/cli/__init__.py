@@ -10,6 +10,7 @@ from cohortops.cli import (  # noqa: F401  (importing registers the commands)
     audit_cmds,
     braze_truth_cmds,
     config_cmds,
+    export_cmds,
     inspect_cmds,
     plan_cmds,
     sandbox_cmds,

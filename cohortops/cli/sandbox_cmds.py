@@ -45,6 +45,18 @@ from cohortops.cli.root import cli
     help="Load and save the sandbox's data in this file.",
 )
 @click.option("--sink", is_flag=True, help="Record membership only (for load tests).")
+@click.option(
+    "--lytics-token",
+    default="sandbox-lytics-token",
+    show_default=True,
+    help="Token the Lytics API accepts (Authorization header or ?key=).",
+)
+@click.option(
+    "--lytics-audiences",
+    "lytics_audiences",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="JSON list of Lytics audiences to seed: {id, slug?, id_field?, ids | profiles | range}.",
+)
 def sandbox(
     host: str,
     port: int,
@@ -59,8 +71,19 @@ def sandbox(
     seed: int,
     state_file: Path | None,
     sink: bool,
+    lytics_token: str,
+    lytics_audiences: Path | None,
 ) -> None:
-    """Serve a Braze-compatible API locally until Ctrl-C."""
+    """Serve a Braze-compatible API locally until Ctrl-C.
+
+    \b
+    A Lytics-compatible API is served under /lytics on the same port:
+      GET  /lytics/api/segment/{id or slug}/scan?limit=N&start=TOKEN
+      POST /lytics/collect/json/{stream}   (JSON records, 10 MB at most)
+      POST /lytics/collect/bulk/{stream}   (CSV with a header; column field.key sets a map key)
+    Audiences come from --lytics-audiences or POST /_sandbox/lytics/audiences; collected
+    membership is at GET /_sandbox/lytics/state. Rate limit and faults apply to both APIs.
+    """
     from cohortops.sandbox import ALL_PERMISSIONS, SandboxConfig, serve_forever
     from cohortops.sandbox.seeds import read_users_file, seed_size
 
@@ -80,6 +103,8 @@ def sandbox(
         users_file=users_file,
         state_file=state_file,
         sink=sink,
+        lytics_tokens=frozenset({lytics_token}),
+        lytics_audiences_file=lytics_audiences,
     )
 
     def ready(url: str) -> None:
@@ -87,6 +112,7 @@ def sandbox(
         click.echo(f"  REST API key (Authorization: Bearer): {api_key}")
         click.echo(f"  partner_api_key (cohort import):       {partner_key}")
         click.echo(f"  client_secret / data import key:       {data_import_key}")
+        click.echo(f"  Lytics API: {url}/lytics (token: {lytics_token})")
 
     serve_forever(config, host, port, on_ready=ready)
 

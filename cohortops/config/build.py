@@ -20,6 +20,7 @@ from cohortops.config.model import (
     FileFormat,
     FileSource,
     Guards,
+    LyticsSource,
     Notify,
     Schedule,
     Secret,
@@ -55,7 +56,22 @@ def build_destination(e: Entity) -> Destination:
         requests_per_second=float(d.get("requests_per_second", 500.0)),
         max_objects_per_request=int(d.get("max_objects_per_request", 75)),
         location=e.at(),
+        **_lytics_destination(e),
     )
+
+
+def _lytics_destination(e: Entity) -> dict[str, Any]:
+    d = e.data
+    if d.get("kind", "braze") != "lytics":
+        return {}
+    bulk = d.get("bulk_endpoint")
+    return {
+        "kind": "lytics",
+        "stream": d.get("stream", "braze_users"),
+        "id_field": d.get("id_field", "external_id"),
+        "bulk_endpoint": _secret(bulk, f"destinations.{e.id}.bulk_endpoint") if bulk else None,
+        "records_per_request": int(d.get("records_per_request", 5000)),
+    }
 
 
 def build_delivery(e: Entity) -> Delivery:
@@ -95,6 +111,16 @@ def build_source(e: Entity) -> Source:
             column=sql.get("column"),
             diff=sql.get("diff", "local"),
             mirror_schema=sql.get("mirror_schema", "cohortops"),
+        )
+    if "lytics" in s:
+        ly = s["lytics"]
+        where = f"cohorts.{e.id}.source.lytics"
+        return LyticsSource(
+            segment=str(ly["segment"]),
+            token=_secret(ly["token"], f"{where}.token"),
+            id_field=ly.get("id_field", "external_id"),
+            endpoint=_secret(ly.get("endpoint", "https://api.lytics.io"), f"{where}.endpoint"),
+            page_size=int(ly.get("page_size", 1000)),
         )
     path = Path(s["file"])
     if not path.is_absolute():

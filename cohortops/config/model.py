@@ -102,6 +102,13 @@ class Destination:
     requests_per_second: float = 500.0
     max_objects_per_request: int = 75
     location: Location | None = None
+    # kind lytics: rest_endpoint is the Lytics API, api_key its token; membership goes to
+    # `stream` as a map field keyed by cohort, profiles addressed by `id_field`.
+    kind: Literal["braze", "lytics"] = "braze"
+    stream: str = "braze_users"
+    id_field: str = "external_id"
+    bulk_endpoint: Secret | None = None  # Lytics' bulk CSV domain; default: rest_endpoint
+    records_per_request: int = 5000  # kind lytics: records per collect request
 
 
 @dataclass(frozen=True)
@@ -159,7 +166,22 @@ class SqlSource:
         return f"sql ({self.url.redacted()})"
 
 
-Source = FileSource | SqlSource
+@dataclass(frozen=True)
+class LyticsSource:
+    """A Lytics audience, read with the segment scan API."""
+
+    segment: str  # id or slug
+    token: Secret
+    id_field: str = "external_id"
+    endpoint: Secret = field(default_factory=lambda: Secret("https://api.lytics.io"))
+    page_size: int = 1000
+    kind: Literal["lytics"] = "lytics"
+
+    def describe(self) -> str:
+        return f"lytics segment {self.segment}"
+
+
+Source = FileSource | SqlSource | LyticsSource
 
 
 @dataclass(frozen=True)

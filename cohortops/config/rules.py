@@ -176,16 +176,18 @@ def _source(cohort: Entity) -> Iterator[Problem]:
     source = cohort.get("source")
     if not isinstance(source, Mapping):
         return
-    has_file, has_sql = "file" in source, "sql" in source
-    if has_file == has_sql:
-        yield cohort.problem("a source needs exactly one of 'file' or 'sql'", "source")
+    has_sql = "sql" in source
+    kinds = [k for k in ("file", "sql", "lytics") if k in source]
+    if len(kinds) != 1:
+        yield cohort.problem("a source needs exactly one of 'file', 'sql' or 'lytics'", "source")
         return
-    if has_sql:
+    if has_sql or "lytics" in source:
         for key in ("format", "delimiter", "header"):
             if key in source:
                 yield cohort.problem(f"'{key}' applies to file sources only", "source", key)
         if "column" in source:
-            yield cohort.problem("put 'column' inside 'sql'", "source", "column")
+            inner = "sql" if has_sql else "lytics (as id_field)"
+            yield cohort.problem(f"put 'column' inside {inner}", "source", "column")
         return
     path = str(source.get("file"))
     if "format" not in source and not path.lower().endswith(

@@ -55,7 +55,8 @@ from cohortops.sources.duckdb_scan import (
 )
 from cohortops.sources.hygiene import BLANK, MAX_ISSUES, MESSAGES, issue_where, one_line
 from cohortops.sources.issues import SourceIssue
-from cohortops.sources.sql import BATCH_SCHEMA, sql_batches
+from cohortops.sources.sql import BATCH_SCHEMA
+from cohortops.sources.stream import source_batches
 from cohortops.state.snapshot import RecordedMembers
 
 _SERIAL_CSV_HINT = "quoted new lines"  # DuckDB's parallel CSV reader refuses these with padding
@@ -299,7 +300,7 @@ WHERE a.id IS NOT NULL"""
         table, view = self._name("sql"), self._name("batch")
         self.con.sql(f"CREATE TEMP TABLE {table} (pos BIGINT, raw VARCHAR, flag VARCHAR)")
         try:
-            for batch in sql_batches(source, cohort_id):
+            for batch in source_batches(source, cohort_id):
                 self.con.register(view, pa.Table.from_batches([batch], schema=BATCH_SCHEMA))
                 try:
                     self.con.sql(f"INSERT INTO {table} SELECT * FROM {view}")

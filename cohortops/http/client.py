@@ -125,6 +125,26 @@ def download(
             sender.close()
 
 
+def send(
+    transport: httpx.BaseTransport,
+    method: str,
+    url: httpx.URL | str,
+    body: bytes | None,
+    headers: Mapping[str, str],
+    timeout: Mapping[str, float],
+) -> httpx.Response:
+    """One request of any method through ``transport``; the response is read in full."""
+    request = httpx.Request(
+        method, url, headers=headers, content=body, extensions={"timeout": dict(timeout)}
+    )
+    response = transport.handle_request(request)
+    try:
+        response.read()
+    finally:
+        response.close()
+    return response
+
+
 # The httpx types callers name, so that no other package imports httpx.
 Transport = httpx.BaseTransport
 Response = httpx.Response

@@ -18,8 +18,9 @@ from cohortops.apply.applier import (
     ApplyResult,
     check_guards,
 )
+from cohortops.apply.lytics_remote import LyticsClients
 from cohortops.apply.progress import Progress
-from cohortops.apply.remote import Remote, make_client
+from cohortops.apply.remote import BrazeRemote, Remote, make_client
 from cohortops.apply.summary_lines import summarize
 from cohortops.braze import BrazeClient
 from cohortops.config.model import CohortImportDelivery, Config
@@ -244,9 +245,13 @@ def apply_plan(
     check_secrets(app.config, plan)
     clients: dict[tuple[str, str | None], BrazeClient] = {}
 
+    lytics = LyticsClients(client_options)
+
     def remote_for(cohort: CohortPlan) -> Remote:
         # check_secrets made sure the destination and connection are still declared.
         destination = app.config.destinations[cohort.destination]
+        if destination.kind == "lytics":
+            return lytics.remote(destination, cohort)
         delivery = app.config.connections[cohort.connection].delivery
         override = delivery.rest_endpoint if isinstance(delivery, CohortImportDelivery) else None
         cohort_endpoint = override.reveal() if override is not None else None
@@ -255,7 +260,7 @@ def apply_plan(
             clients[key] = make_client(
                 destination, cohort_endpoint=cohort_endpoint, **(client_options or {})
             )
-        return Remote(clients[key], app.config, cohort)
+        return BrazeRemote(clients[key], app.config, cohort)
 
     applier = Applier(
         plan,
@@ -284,6 +289,7 @@ def apply_plan(
             )
         raise
     finally:
+        lytics.close()
         for client in clients.values():
             client.close()
 

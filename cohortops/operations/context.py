@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 
 from cohortops.apply.actor import Actor, detect_actor
 from cohortops.config import Config, load_config
-from cohortops.config.model import Secret, StateConfig
+from cohortops.config.model import LyticsSource, Secret, StateConfig
 from cohortops.errors import CohortopsError, StalePlanError
 from cohortops.state import Store, open_store
 from cohortops.state.empty import NO_STATE_LINEAGE
 from cohortops.state.location import StateLocation, check_old_place, locate_state
 from cohortops.state.snapshot import StateSnapshot
+
+LYTICS_PREFIX = "/lytics"  # where the sandbox serves its Lytics-compatible API
 
 if TYPE_CHECKING:
     from cohortops.plan.model import Plan
@@ -42,11 +44,7 @@ class App:
             if self.state_override is not None:
                 config = replace(config, state=self.state_override)
             if self.endpoint_override is not None:
-                endpoint = Secret(self.endpoint_override)
-                destinations = {
-                    k: replace(d, rest_endpoint=endpoint) for k, d in config.destinations.items()
-                }
-                config = replace(config, destinations=MappingProxyType(destinations))
+                config = sandboxed(config, self.endpoint_override)
             self._config = config
         return self._config
 
@@ -101,6 +99,30 @@ class App:
             state_missing=state.lineage == NO_STATE_LINEAGE,
         )
         return with_unfinished_warning(plan, store)
+
+
+def sandboxed(config: Config, base_url: str) -> Config:
+    """``config`` pointed at a sandbox: Braze destinations at ``base_url``, Lytics destinations
+    and sources at its Lytics API under ``base_url/lytics``."""
+    braze = Secret(base_url)
+    lytics = Secret(base_url.rstrip("/") + LYTICS_PREFIX)
+    destinations = {
+        k: replace(d, rest_endpoint=lytics, bulk_endpoint=None)
+        if d.kind == "lytics"
+        else replace(d, rest_endpoint=braze)
+        for k, d in config.destinations.items()
+    }
+    cohorts = {
+        k: replace(c, source=replace(c.source, endpoint=lytics))
+        if isinstance(c.source, LyticsSource)
+        else c
+        for k, c in config.cohorts.items()
+    }
+    return replace(
+        config,
+        destinations=MappingProxyType(destinations),
+        cohorts=MappingProxyType(cohorts),
+    )
 
 
 def check_fresh(plan: Plan, state: StateSnapshot, config: Config) -> None:

@@ -1,11 +1,14 @@
 """`cohortops demo`: the whole loop against a local Braze sandbox, on the example configs.
 
 validate → plan → apply → plan (no changes), with a temporary SQLite state and the sandbox
-seeded with the users the example cohorts reference. Nothing leaves 127.0.0.1.
+seeded with the users the example cohorts reference. Cohorts read from Lytics get a sandbox
+audience per segment, seeded from ``data/<segment>.csv`` (column ``user_id``) next to the
+configuration. Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -13,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cohortops.apply.progress import Progress
-from cohortops.config.model import StateConfig
+from cohortops.config.model import Config, LyticsSource, StateConfig
 from cohortops.errors import CohortopsError
 from cohortops.operations.apply_run import apply_command
 from cohortops.operations.audit_report import verify
@@ -25,14 +28,17 @@ from cohortops.sandbox import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_PARTNER_KEY,
     SandboxConfig,
+    SandboxServer,
     serve_in_thread,
 )
+from cohortops.sandbox.config import DEFAULT_LYTICS_TOKEN
 
 POPULATION = 10_000  # user_000000 … user_009999, as scripts/generate_example_data.py assumes
 SECRETS = {
     "BRAZE_API_KEY": DEFAULT_API_KEY,
     "KUBIT_PARTNER_KEY": DEFAULT_PARTNER_KEY,
     "BRAZE_DATA_IMPORT_KEY": DEFAULT_CLIENT_SECRET,
+    "LYTICS_TOKEN": DEFAULT_LYTICS_TOKEN,
 }
 
 
@@ -71,6 +77,7 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> None:
             endpoint_override=sandbox.base_url,
         )
         config = app.config
+        _seed_lytics(config, sandbox, echo)
 
         echo("\n$ cohortops validate")
         echo(f"Configuration valid: {len(config.files)} file(s), {len(config.cohorts)} cohort(s).")
@@ -110,3 +117,20 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> None:
 def _requests(counters: dict[str, object]) -> int:
     total = counters.get("requests_total")
     return total if isinstance(total, int) else 0
+
+
+def _seed_lytics(config: Config, sandbox: SandboxServer, echo: Callable[[str], None]) -> None:
+    root = config.root if config.root.is_dir() else config.root.parent
+    for cohort in config.cohorts.values():
+        source = cohort.source
+        if not isinstance(source, LyticsSource):
+            continue
+        seed = root / "data" / f"{source.segment}.csv"
+        if not seed.is_file():
+            raise CohortopsError(f"{seed}: no seed for the sandbox's Lytics audience.")
+        with seed.open(newline="") as handle:
+            members = [row["user_id"] for row in csv.DictReader(handle)]
+        sandbox.add_lytics_audience(
+            {"id": source.segment, "id_field": source.id_field, "ids": members}
+        )
+        echo(f"Lytics sandbox audience {source.segment}: {len(members):,} profiles.")

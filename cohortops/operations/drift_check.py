@@ -95,6 +95,10 @@ def check_cohort(
         return CohortDrift(
             cohort_id, 0, record.member_count, (), (), "destination no longer declared"
         )
+    if destination.kind == "lytics":
+        return CohortDrift(
+            cohort_id, 0, record.member_count, (), (), "Lytics profiles cannot be read back here"
+        )
     members = _sample(store, cohort_id, sample, seed)
     with make_client(destination) as client:
         users, unknown = _lookup(client, settings, members)

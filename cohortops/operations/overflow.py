@@ -42,6 +42,9 @@ def overflow_facts(config: Config, inputs: Iterable[DiffInput]) -> Mapping[str, 
 
 def _key_of(config: Config, cohort_id: str) -> str | None:
     connection = config.connection_of(config.cohorts[cohort_id])
+    destination = config.destinations.get(connection.destination)
+    if destination is not None and destination.kind == "lytics":
+        return None  # a Lytics map field has no array length to overflow
     if isinstance(connection.delivery, AttributeDelivery):
         return attribute_key(connection.destination, connection.delivery.attribute)
     return None

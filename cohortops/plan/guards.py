@@ -216,6 +216,9 @@ def capacity_guards(config: Config, planned: Iterable[str]) -> list[Guard]:
         connection = config.connections.get(cohort.connection)
         if connection is None or not isinstance(connection.delivery, AttributeDelivery):
             continue
+        target = config.destinations.get(connection.destination)
+        if target is not None and target.kind == "lytics":
+            continue  # a map field on Lytics profiles: no array length to exceed
         key = (connection.destination, connection.delivery.attribute)
         groups[key].append(cohort.id)
         limit = connection.delivery.max_array_length

@@ -48,7 +48,8 @@ def diff_inputs(
         connection = config.connection_of(cohort)
         recorded = moves.renames.get(cid, cid if cid in state.cohorts else None)
         key = limit = None
-        if isinstance(connection.delivery, AttributeDelivery):
+        lytics = getattr(config.destinations.get(connection.destination), "kind", "") == "lytics"
+        if isinstance(connection.delivery, AttributeDelivery) and not lytics:  # a map, no cap
             key = attribute_key(connection.destination, connection.delivery.attribute)
             limit = connection.delivery.max_array_length
         found.append(DiffInput(cid, cohort.source, recorded, key, limit))

@@ -16,6 +16,7 @@ from cohortops.config.model import (
     Cohort,
     Config,
     DeliveryMethod,
+    Destination,
 )
 from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import PlanError
@@ -122,7 +123,7 @@ def _plan_declared(
     method: DeliveryMethod = delivery.method
     is_attribute = isinstance(delivery, AttributeDelivery)
     creates_users = isinstance(delivery, AttributeDelivery) and delivery.create_missing_users
-    batch_size = destination.max_objects_per_request if is_attribute else COHORT_IMPORT_BATCH
+    batch_size = _batch_size(destination) if is_attribute else COHORT_IMPORT_BATCH
     declared = CohortPlan(
         cohort_id=cid,
         remote_id=str(settings["remote_id"]),
@@ -171,6 +172,8 @@ def _plan_declared(
         requests_per_second=destination.requests_per_second,
         remote_calls=int(needs_create or needs_rename),
     )
+    if destination.kind == "lytics":  # Lytics records, not Braze data points
+        cost = dataclasses.replace(cost, data_points=0, note="Lytics collect: no Braze data points")
     return dataclasses.replace(
         declared,
         action=action,
@@ -241,7 +244,7 @@ def _plan_destroy(
     identifier = recorded.get("identifier", "external_id")
     batch_size = COHORT_IMPORT_BATCH
     if is_attribute:
-        batch_size = destination.max_objects_per_request if destination else 75
+        batch_size = _batch_size(destination) if destination else 75
     gone = CohortPlan(
         cohort_id=old,
         remote_id=str(recorded.get("remote_id", old)),
@@ -330,3 +333,10 @@ def _attach(cohorts: list[CohortPlan], guards: list[Guard]) -> list[CohortPlan]:
         else cp
         for cp in cohorts
     ]
+
+
+def _batch_size(destination: Destination) -> int:
+    """Members per request: /users/track objects, or records per Lytics collect request."""
+    if destination.kind == "lytics":
+        return destination.records_per_request
+    return destination.max_objects_per_request

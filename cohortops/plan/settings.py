@@ -18,6 +18,7 @@ from cohortops.config.model import (
     Cohort,
     Config,
     FileSource,
+    LyticsSource,
     Notify,
     Schedule,
     Secret,
@@ -59,6 +60,9 @@ def cohort_settings(config: Config, cohort: Cohort) -> dict[str, Any]:
         }
     else:
         delivery = {"method": "cohort_import"}
+    destination = config.destinations.get(connection.destination)
+    if destination is not None and destination.kind == "lytics":
+        delivery |= {"lytics_stream": destination.stream, "lytics_id_field": destination.id_field}
     return {
         "remote_id": cohort.id,
         "name": cohort.name,
@@ -101,6 +105,13 @@ def _source(config: Config, cohort: Cohort) -> dict[str, Any]:
             "column": source.column,
             "delimiter": source.delimiter,
             "header": source.header,
+        }
+    if isinstance(source, LyticsSource):
+        return {
+            "kind": "lytics",
+            "segment": source.segment,
+            "id_field": source.id_field,
+            "token_env": _env(source.token),
         }
     return {
         "kind": "sql",

@@ -17,8 +17,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from cohortops.sandbox import pipeline
+from cohortops.sandbox import lytics_api, pipeline
 from cohortops.sandbox.config import SandboxConfig, SandboxError
+from cohortops.sandbox.lytics_model import parse_audience
 from cohortops.sandbox.runtime import Clock, Sandbox
 from cohortops.sandbox.segments import SegmentRejected, parse_segment
 
@@ -31,6 +32,9 @@ class SandboxApp(Starlette):
     sandbox: Sandbox
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(lytics_api.PREFIX + "/"):
+            await lytics_api.serve(self.sandbox, scope, receive, send)
+            return
         if scope["type"] == "http" and scope["method"] == "POST":
             found = pipeline.route(scope["path"])
             if found is not None:
@@ -86,6 +90,18 @@ async def _faults(sandbox: Sandbox, request: Request) -> Response:
     return _json(200, sandbox.set_faults(changes))
 
 
+async def _lytics_audience(sandbox: Sandbox, request: Request) -> Response:
+    audience = parse_audience(orjson.loads(await request.body()))
+    with sandbox.lock:
+        sandbox.lytics.add_audience(audience)
+    return _json(200, {"message": "success", "id": audience.id, "size": audience.size})
+
+
+async def _lytics_state(sandbox: Sandbox, request: Request) -> Response:
+    with sandbox.lock:
+        return _json(200, sandbox.lytics.state())
+
+
 async def _save(sandbox: Sandbox, request: Request) -> Response:
     path = sandbox.save()
     return _json(200, {"message": "success", "path": str(path)})
@@ -131,6 +147,8 @@ ADMIN: tuple[tuple[str, AdminHandler, list[str]], ...] = (
     ("/_sandbox/save", _save, ["POST"]),
     ("/_sandbox/segments", _segments, ["GET", "POST"]),
     ("/_sandbox/exports/{name}", _download, ["GET"]),
+    ("/_sandbox/lytics/audiences", _lytics_audience, ["POST"]),
+    ("/_sandbox/lytics/state", _lytics_state, ["GET"]),
 )
 
 

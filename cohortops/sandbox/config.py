@@ -19,6 +19,7 @@ ALL_PERMISSIONS: frozenset[str] = frozenset({TRACK, EXPORT_IDS, ALIAS_NEW, DELET
 DEFAULT_API_KEY = "sandbox-key"
 DEFAULT_PARTNER_KEY = "sandbox-partner-key"
 DEFAULT_CLIENT_SECRET = "sandbox-data-import-key"
+DEFAULT_LYTICS_TOKEN = "sandbox-lytics-token"
 
 
 class SandboxError(CohortopsError):
@@ -67,6 +68,8 @@ class SandboxConfig:
     users_file: Path | None = None
     state_file: Path | None = None
     sink: bool = False
+    lytics_tokens: frozenset[str] = field(default=frozenset({DEFAULT_LYTICS_TOKEN}), repr=False)
+    lytics_audiences_file: Path | None = None  # a JSON list of audiences, seeded at start/reset
 
     def __post_init__(self) -> None:
         problems = []

@@ -21,6 +21,7 @@ from cohortops.sandbox.backend import Backend
 from cohortops.sandbox.config import SandboxConfig, SandboxError
 from cohortops.sandbox.counters import Counters
 from cohortops.sandbox.faults import FaultInjector, adjustable, adjusted
+from cohortops.sandbox.lytics_model import LyticsModel, parse_audience
 from cohortops.sandbox.profile_backend import FullBackend
 from cohortops.sandbox.ratelimit import FixedWindowLimiter
 from cohortops.sandbox.seeds import parse_seed, read_users_file
@@ -42,11 +43,24 @@ class Sandbox:
         self.settings = config  # the config with run-time fault changes applied
         self.faults = FaultInjector(self.settings)
         self.limiter: FixedWindowLimiter | None = None
+        self.lytics = self._new_lytics()
         self._apply_settings(self.settings)
         if config.state_file is not None and config.state_file.exists():
             self._load(config.state_file)
         elif config.users_file is not None:
             self.backend.seed(read_users_file(config.users_file))
+
+    def _new_lytics(self) -> LyticsModel:
+        model = LyticsModel()
+        path = self.config.lytics_audiences_file
+        if path is not None:
+            try:
+                audiences = orjson.loads(path.read_bytes())
+            except (OSError, orjson.JSONDecodeError) as exc:
+                raise SandboxError(f"Cannot read Lytics audiences from {path}: {exc}.") from None
+            for audience in audiences if isinstance(audiences, list) else [audiences]:
+                model.add_audience(parse_audience(audience))
+        return model
 
     def _new_backend(self) -> Backend:
         return SinkBackend() if self.config.sink else FullBackend(self.config)
@@ -84,6 +98,7 @@ class Sandbox:
             self.backend = self._new_backend()
             self.counters = Counters()
             self.segments.clear_exports()
+            self.lytics = self._new_lytics()
             self.limiter = None
             self.faults = FaultInjector(self.config)
             self._apply_settings(self.config)
@@ -109,7 +124,12 @@ class Sandbox:
             )
         with self.lock:
             data = orjson.dumps(
-                {"version": STATE_VERSION, "mode": self.backend.mode, **self.backend.dump()}
+                {
+                    "version": STATE_VERSION,
+                    "mode": self.backend.mode,
+                    **self.backend.dump(),
+                    "lytics": self.lytics.dump(),
+                }
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -130,6 +150,8 @@ class Sandbox:
             if data.get("version") != STATE_VERSION or data.get("mode") != self.backend.mode:
                 raise ValueError("written by another version or mode")
             self.backend.load(data)
+            if "lytics" in data:
+                self.lytics.load(data["lytics"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SandboxError(
                 f"Cannot load the sandbox state file {path}: {exc}.",

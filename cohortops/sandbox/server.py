@@ -16,6 +16,7 @@ import uvicorn
 
 from cohortops.sandbox.app import create_app, sandbox_of
 from cohortops.sandbox.config import SandboxConfig, SandboxError
+from cohortops.sandbox.lytics_model import parse_audience
 from cohortops.sandbox.runtime import Clock, Sandbox
 from cohortops.sandbox.segments import parse_segment
 
@@ -125,6 +126,17 @@ class SandboxServer:
         )
         with self.sandbox.lock:
             self.sandbox.segments.define(segment)
+
+    def add_lytics_audience(self, audience: Any) -> int:
+        """Seed a Lytics audience (see :func:`cohortops.sandbox.lytics_model.parse_audience`)."""
+        parsed = parse_audience(audience)
+        with self.sandbox.lock:
+            self.sandbox.lytics.add_audience(parsed)
+        return parsed.size
+
+    def lytics_state(self) -> dict[str, Any]:
+        with self.sandbox.lock:
+            return self.sandbox.lytics.state()
 
     def set_faults(self, **changes: Any) -> dict[str, Any]:
         return self.sandbox.set_faults(changes)

@@ -16,7 +16,7 @@ from cohortops.config.model import FileSource, Source
 from cohortops.sources.files import Row, iter_file
 from cohortops.sources.hygiene import EMPTY, IssueLog, classify
 from cohortops.sources.issues import SourceIssue
-from cohortops.sources.sql import sql_batches
+from cohortops.sources.stream import source_batches
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def iter_source_rows(source: Source, cohort_id: str) -> Iterator[Row]:
     if isinstance(source, FileSource):
         yield from iter_file(source, cohort_id)
         return
-    for batch in sql_batches(source, cohort_id):
+    for batch in source_batches(source, cohort_id):
         columns = batch.to_pydict()
         yield from zip(columns["pos"], columns["raw"], columns["flag"], strict=True)
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
-from cohortops.config.model import FileSource, Source
+from cohortops.config.model import FileSource, LyticsSource, Source
 from cohortops.sources.issues import SourceIssue
 
 MAX_ID_LENGTH = 255
@@ -29,6 +29,7 @@ BAD_JSON = "invalid_json"
 NOT_OBJECT = "not_json_object"
 HEADER = "repeated_header"  # a CSV row equal to the header: two exports concatenated
 BLANK = "blank"  # a blank line: skipped silently, never counted
+MISSING_ID = "missing_id_field"  # a Lytics profile without the id field (lytics.scan flags it)
 
 MESSAGES: Mapping[str, str] = {
     EMPTY: "empty identifier",
@@ -38,6 +39,7 @@ MESSAGES: Mapping[str, str] = {
     BAD_JSON: "line is not valid JSON",
     NOT_OBJECT: "line is not a JSON object",
     HEADER: "row repeats the header (two exports concatenated?)",
+    MISSING_ID: "profile has no value in the id field",
 }
 
 # Trimmed from both ends: Python's str.isspace() set, plus the BOM and the zero-width space that
@@ -112,6 +114,8 @@ def issue_where(source: Source, position: int) -> str:
         if source.format == "parquet":
             return f"{label} row {position}"
         return f"{label}:{position}"
+    if isinstance(source, LyticsSource):
+        return f"lytics segment {source.segment} profile {position}"
     return f"sql row {position}"
 
 

@@ -18,7 +18,7 @@ from psycopg import conninfo, sql
 
 from cohortops.config.model import StateConfig
 from cohortops.errors import StateError
-from cohortops.state import schema
+from cohortops.state import schema, views
 from cohortops.state.logs import StoreOptions
 from cohortops.state.snapstore import BlobSnapshots
 from cohortops.state.sqlcore import POSTGRES, Db, Tx, ensure_schema
@@ -185,6 +185,12 @@ def open_postgres(config: StateConfig, cwd: Path, options: StoreOptions) -> SqlS
                 ensure_schema(tx, options, location)
         with db.read() as tx:
             lineage = str(tx.scalar("SELECT lineage FROM cohortops_meta WHERE id = 1"))
+            has_views = tx.scalar("SELECT to_regclass('cohortops_v_members') IS NOT NULL")
+        if not has_views:
+            with db.transaction("BEGIN", "creating the state views") as tx:
+                tx.execute("SELECT pg_advisory_xact_lock(?, ?)", (key, _SETUP_SLOT))
+                for statement in views.VIEWS:
+                    tx.execute(statement)
     except psycopg.Error as exc:
         db.close()
         raise db.error(exc, "opening the state") from exc

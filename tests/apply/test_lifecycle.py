@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from cohortops.apply.applier import Applier
-from cohortops.apply.remote import Remote
+from cohortops.apply.remote import BrazeRemote
 from cohortops.errors import ApplyError, GuardBlockedError, Interrupted
 
 from .conftest import MakeProject
@@ -176,19 +176,19 @@ def test_an_interrupted_destroy_keeps_the_cohort_until_every_removal_is_acknowle
     project.apply()
     project.write({})
     sent = 0
-    real_send = Remote.send
+    real_send = BrazeRemote.send
 
-    def send_then_interrupt(self: Remote, batch: Any) -> Any:
+    def send_then_interrupt(self: BrazeRemote, batch: Any) -> Any:
         nonlocal sent
         sent += 1
         if sent == 3:  # Ctrl-C while the removals are on their way
             os.kill(os.getpid(), signal.SIGINT)
         return real_send(self, batch)
 
-    monkeypatch.setattr(Remote, "send", send_then_interrupt)
+    monkeypatch.setattr(BrazeRemote, "send", send_then_interrupt)
     with pytest.raises(Interrupted):
         project.apply("--allow-destroy")
-    monkeypatch.setattr(Remote, "send", real_send)
+    monkeypatch.setattr(BrazeRemote, "send", real_send)
     recorded = project.recorded()
     assert "doomed" in recorded and 0 < len(recorded["doomed"]) < len(members)
     assert project.remote().members("attribute", "doomed") == recorded["doomed"]

@@ -19,7 +19,10 @@ def test_demo_runs_the_whole_loop_and_converges() -> None:
     out = result.stdout
     steps = ["$ cohortops validate", "$ cohortops plan", "$ cohortops apply", "$ cohortops history"]
     assert [out.index(s) for s in steps] == sorted(out.index(s) for s in steps)
-    assert "Plan: 4 cohorts to change, +10,550 / -0 members" in out
+    assert "Plan: 5 cohorts to change, +13,550 / -0 members" in out
+    # churn-risk reads the sandbox's Lytics audience; power-users-lytics writes to its Lytics API
+    assert "Lytics sandbox audience churn_risk: 2,050 profiles." in out
+    assert "churn-risk: +2,050 / -0" in out and "power-users-lytics: +3,000 / -0" in out
     assert out.count("No changes: the state matches the configuration.") == 1
     assert "Audit log intact" in out
 
