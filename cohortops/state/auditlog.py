@@ -128,6 +128,27 @@ def entries(db: Db, cohort_id: str | None, since: dt.datetime | int | None) -> I
         last = int(rows[-1][0])
 
 
+def recent(
+    db: Db, cohort_id: str | None, limit: int, kinds: Sequence[str], *, unscoped: bool = False
+) -> list[AuditEntry]:
+    """The newest ``limit`` entries, newest first, through the (cohort_id, kind, seq) index."""
+    where, params = ["1 = 1"], list[Any]()
+    if unscoped:
+        where.append("cohort_id IS NULL")
+    elif cohort_id is not None:
+        where.append("cohort_id = ?")
+        params.append(cohort_id)
+    if kinds:
+        where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
+        params.extend(kinds)
+    sql = (
+        f"SELECT {_COLUMNS} FROM cohortops_audit WHERE {' AND '.join(where)} "
+        f"ORDER BY seq DESC LIMIT {max(int(limit), 0)}"
+    )
+    with db.read("reading the audit log") as tx:
+        return [_entry(row) for row in tx.all(sql, tuple(params))]
+
+
 def verify(db: Db) -> AuditProblem | None:
     with db.read("verifying the audit log") as tx:
         head = tx.one("SELECT audit_head_seq, audit_head_hash FROM cohortops_meta WHERE id = 1")

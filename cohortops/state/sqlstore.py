@@ -369,6 +369,24 @@ class SqlStore(Store):
     def member_timeline(self, member_id: str) -> list[MemberEvent]:
         return auditlog.timeline(self._db, member_id)
 
+    def recent_audit(
+        self,
+        cohort_id: str | None = None,
+        limit: int = 50,
+        kinds: Sequence[str] = (),
+        *,
+        unscoped: bool = False,
+    ) -> list[AuditEntry]:
+        return auditlog.recent(self._db, cohort_id, limit, kinds, unscoped=unscoped)
+
+    def pending_changes(self) -> dict[tuple[str, MemberOp], int]:
+        with self._db.read() as tx:
+            rows = tx.all(
+                "SELECT cohort_id, op, sum(n) FROM cohortops_deltas GROUP BY cohort_id, op"
+            )
+        ops: dict[int, MemberOp] = {v: k for k, v in group_commit.OPS.items()}  # type: ignore[misc]
+        return {(str(c), ops[int(op)]): int(n) for c, op, n in rows if int(op) in ops}
+
     # -- run history ---------------------------------------------------------------------------
 
     def record_run(self, run: RunRecord) -> RunRecord:
