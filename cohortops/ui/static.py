@@ -25,8 +25,9 @@ h2 {{ font-size: 1.15em; margin: 1.6em 0 .5em; }}
 a {{ color: {BLUE}; }}
 table {{ border-collapse: collapse; margin: .4em 0 1em; }}
 th, td {{ border-bottom: 1px solid var(--line); padding: .3em .6em; text-align: left;
-  vertical-align: top; overflow-wrap: anywhere; }}
-th {{ background: #f2f2f2; }}
+  vertical-align: top; overflow-wrap: break-word; }}
+th {{ background: #f2f2f2; white-space: nowrap; }}
+td code {{ overflow-wrap: anywhere; }}
 td.num, th.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 caption {{ text-align: left; color: var(--muted); padding: .2em 0; }}
 code, pre {{ font-family: ui-monospace, monospace; font-size: .92em; }}
@@ -35,6 +36,7 @@ dl {{ display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; }}
 dt {{ color: var(--muted); }}
 dd {{ margin: 0; overflow-wrap: anywhere; }}
 .chart {{ display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }}
+.chart figure {{ margin: 0; }}
 .chart svg {{ border: 1px solid var(--line); background: #fff; }}
 .scroll {{ max-height: 24em; overflow-y: auto; }}
 .result-failed, .result-partial, .result-interrupted, .result-blocked, .bad {{

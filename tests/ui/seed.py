@@ -21,6 +21,9 @@ SCRIPT = "<script>alert(2)</script>"
 HOSTILE = (XSS_ID, MD_ID, SCRIPT, '"><svg onload=alert(3)>')
 STATE_ONLY = f"old {XSS_ID}"  # a cohort recorded in the state and no longer declared
 FAIL_REASON = f"Braze answered 400 for {XSS_ID} [click]{MD_ID}"
+CALM_REASON = (
+    "Braze answered 503 Service Unavailable five times for /users/track; the next run retries"
+)
 START = dt.datetime(2026, 11, 1, 6, 0, tzinfo=dt.UTC)
 
 
@@ -28,7 +31,9 @@ def members(start: int, stop: int) -> list[str]:
     return [f"user_{i:05d}" for i in range(start, stop)]
 
 
-def write_config(root: Path, growth: list[str], imports: list[str]) -> Path:
+def write_config(
+    root: Path, growth: list[str], imports: list[str], *, hostile: bool = True
+) -> Path:
     configs = root / "configs"
     (configs / "data").mkdir(parents=True, exist_ok=True)
     for name, ids in (("growth", growth), ("imports", imports)):
@@ -57,7 +62,7 @@ def write_config(root: Path, growth: list[str], imports: list[str]) -> Path:
         },
         "cohorts": {
             "growth": {
-                "name": f"Growth {SCRIPT}",
+                "name": f"Growth {SCRIPT}" if hostile else "Growth: active in 7 of 30 days",
                 "connection": "attr",
                 "identifier": "external_id",
                 "source": {"file": "data/growth.csv", "column": "user_id"},
@@ -65,7 +70,7 @@ def write_config(root: Path, growth: list[str], imports: list[str]) -> Path:
                 "guards": {"max_remove_percent": 50},
             },
             "imports": {
-                "name": f"Imports {MD_ID}",
+                "name": f"Imports {MD_ID}" if hostile else "Kubit import: trial users",
                 "connection": "imp",
                 "identifier": "external_id",
                 "source": {"file": "data/imports.csv", "column": "user_id"},
@@ -76,13 +81,18 @@ def write_config(root: Path, growth: list[str], imports: list[str]) -> Path:
     return configs
 
 
-def seed(root: Path, runs: int = 30) -> App:
-    """``runs`` runs of ``growth`` (one failed, with a hostile reason), a few of the others."""
-    growth = members(0, 300) + list(HOSTILE)
-    configs = write_config(root, growth, members(100, 160))
+def seed(root: Path, runs: int = 30, *, hostile: bool = True) -> App:
+    """``runs`` runs of ``growth`` (one failed, with a reason), a few of the others.
+
+    ``hostile`` puts markup and Markdown links in ids, names, reasons and pull requests.
+    """
+    bad = HOSTILE if hostile else ()
+    growth = members(0, 300) + list(bad)
+    configs = write_config(root, growth, members(100, 160), hostile=hostile)
     app = App(configs)
     with app.store() as store, store.lock("seed", "seeder@test"):
-        for cohort_id in ("growth", "imports", STATE_ONLY):
+        retired = STATE_ONLY if hostile else "spring-promo"
+        for cohort_id in ("growth", "imports", retired):
             store.upsert_cohort(cohort_id, {"seeded": True})
         size = 0
         for n in range(runs):
@@ -92,12 +102,16 @@ def seed(root: Path, runs: int = 30) -> App:
                 "apply.start",
                 "seeder@test",
                 None,
-                {"apply_id": apply_id, "pull_request": f"#{n} {SCRIPT}", "git_commit": f"c{n:06x}"},
+                {
+                    "apply_id": apply_id,
+                    "pull_request": f"#{n} {SCRIPT}" if hostile else f"#{100 + n}",
+                    "git_commit": f"c{n:06x}",
+                },
             )
             adds = members(n * 10, n * 10 + 20 + n)
             removes = members(n * 10 - 8, n * 10) if n else []
             if n == 3:
-                adds = [*adds, *HOSTILE]
+                adds = [*adds, *bad]
             store.record_batch("growth", "add", adds, audit={"apply_id": apply_id, "action": "add"})
             if removes:
                 store.record_batch(
@@ -125,12 +139,16 @@ def seed(root: Path, runs: int = 30) -> App:
                     "run.failed",
                     "seeder@test",
                     "growth",
-                    {"run_id": run.run_id, "result": "failed", "error": FAIL_REASON},
+                    {
+                        "run_id": run.run_id,
+                        "result": "failed",
+                        "error": FAIL_REASON if hostile else CALM_REASON,
+                    },
                 )
-        store.record_batch(STATE_ONLY, "add", list(HOSTILE), audit={"apply_id": "a-old"})
+        store.record_batch(retired, "add", list(bad) or members(0, 5), audit={"apply_id": "a-old"})
         store.record_batch("imports", "add", members(100, 140), audit={"apply_id": "a-imp"})
         store.flush()
-        for cohort_id in ("growth", "imports", STATE_ONLY):
+        for cohort_id in ("growth", "imports", retired):
             store.compact(cohort_id)
     with app.store() as store:
         write_plan(app.plan(store), root / "review.plan")
