@@ -141,7 +141,8 @@ def main() -> None:
     plan_key = client.get("/plans").text.split('href="/plan/')[1].split('"')[0]
     pages = {
         "overview": "/",
-        "cohort (1,000 runs)": "/cohort/big",
+        "cohort (newest 200 runs)": "/cohort/big",
+        "cohort, all 1,000 runs": "/cohort/big?runs=all",
         "small cohort": "/cohort/alpha",
         "member, 1 change": "/member?id=user_005000000",
         "member, 2 changes": "/member?id=user_000000100",

@@ -65,27 +65,33 @@ class _Verdict:
 
 @dataclass
 class Dashboard:
-    """What the handlers share: the app, its store (opened on first use) and a read lock."""
+    """What the handlers share: the app and one read-only store per worker thread.
+
+    Stores are per thread so that a slow read (a member timeline scans the audit log) never
+    holds up the other pages; each is opened on first use and closed when the app stops.
+    """
 
     app: App
     plan_file: Path | None = None
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
-    _store: Store | None = None
     _stack: ExitStack = field(default_factory=ExitStack)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _local: threading.local = field(default_factory=threading.local)
     _verdict: _Verdict = field(default_factory=_Verdict)
 
     @contextmanager
     def store(self) -> Iterator[Store]:
-        with self._lock:
-            if self._store is None:
-                self._store = self._stack.enter_context(self.app.store())
-            yield self._store
+        store: Store | None = getattr(self._local, "store", None)
+        if store is None:
+            with self._lock:
+                store = self._stack.enter_context(self.app.store())
+            self._local.store = store
+        yield store
 
     def close(self) -> None:
         with self._lock:
             self._stack.close()
-            self._store = None
+        self._local = threading.local()
 
     def plan_files(self) -> dict[str, Path]:
         root = self.app.config.root
@@ -100,14 +106,15 @@ class Dashboard:
         """``audit verify``'s answer, computed in the background once per audit head."""
         with self.store() as store:
             newest = store.recent_audit(None, 1)
-            head = newest[0].seq if newest else 0
+        head = newest[0].seq if newest else 0
+        with self._lock:
             if self._verdict.head == head or self._verdict.running:
                 return self._verdict
             self._verdict.running = True
 
         def work() -> None:
             try:
-                with self.store() as store:
+                with self.app.store() as store:  # its own: a long verification holds no page up
                     problem = store.verify_audit()
             except CohortopsError as exc:
                 text, ok = str(exc), False
@@ -159,7 +166,8 @@ def build_app(
     def cohort(request: Request) -> Response:
         cohort_id = request.path_params["cohort_id"]
         with board.store() as store:
-            view = data.cohort_detail(project.config, store, cohort_id, board.clock())
+            shown = data.RUNS_ALL if request.query_params.get("runs") == "all" else data.RUNS_SHOWN
+            view = data.cohort_detail(project.config, store, cohort_id, board.clock(), shown)
         if view is None:
             return _html(pages.not_found(f"No cohort {cohort_id!r} is declared or recorded."), 404)
         return _html(pages.cohort(view))

@@ -16,7 +16,8 @@ from cohortops.config.schedule import describe, next_at
 from cohortops.plan.settings import cohort_settings
 from cohortops.state import AuditEntry, MemberEvent, RunRecord, Store
 
-RUNS_SHOWN = 1000  # run history rows on a cohort page (charts show the newest CHART_RUNS)
+RUNS_SHOWN = 200  # run history rows on a cohort page (charts show the newest CHART_RUNS)
+RUNS_ALL = 1000  # with ?runs=all
 CHART_RUNS = 120
 AUDIT_SHOWN = 50
 REASONS = ("run.failed",)
@@ -150,7 +151,7 @@ def overview(config: Config, store: Store, now: dt.datetime) -> Overview:
 
 
 def cohort_detail(
-    config: Config, store: Store, cohort_id: str, now: dt.datetime
+    config: Config, store: Store, cohort_id: str, now: dt.datetime, runs: int = RUNS_SHOWN
 ) -> CohortDetail | None:
     snap = store.snapshot()
     record = snap.cohorts.get(cohort_id)
@@ -160,8 +161,8 @@ def cohort_detail(
     row = cohort_row(config, store, cohort_id, record.member_count if record else None, now)
     return CohortDetail(
         row=row,
-        runs=tuple(store.runs(cohort_id, RUNS_SHOWN)),
-        reasons=_reasons(store, cohort_id, RUNS_SHOWN),
+        runs=tuple(store.runs(cohort_id, runs)),
+        reasons=_reasons(store, cohort_id, runs),
         audit=tuple(store.recent_audit(cohort_id, AUDIT_SHOWN)),
         declared=cohort_settings(config, cohort) if cohort is not None else None,
         recorded=record.settings if record is not None else None,

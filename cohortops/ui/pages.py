@@ -197,6 +197,7 @@ def cohort(view: data.CohortDetail) -> Html:
                 ),
             ),
             h("<h2>Run history ({})</h2>", len(view.runs)),
+            _more_runs(r.cohort_id, len(view.runs)),
             h('<div class="scroll">{}</div>', history),
             h("<h2>Recent audit entries</h2>"),
             audit_table(view.audit),
@@ -206,6 +207,16 @@ def cohort(view: data.CohortDetail) -> Html:
         ]
     )
     return page(f"Cohort {r.cohort_id}", body, live=True)
+
+
+def _more_runs(cohort_id: str, shown: int) -> Html:
+    if shown < data.RUNS_SHOWN or shown >= data.RUNS_ALL:
+        return Html("")
+    return h(
+        '<p class="muted">The newest {} runs. {}</p>',
+        shown,
+        link(f"Show up to {data.RUNS_ALL:,}", url("cohort", cohort_id, query={"runs": "all"})),
+    )
 
 
 def member_form(member_id: str = "") -> Html:
