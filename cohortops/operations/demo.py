@@ -51,6 +51,21 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def kept_state(config_path: Path) -> Path:
+    """Where ``demo --keep`` leaves the state: the configuration's own SQLite state file."""
+    from cohortops.state.sqlite import DEFAULT_PATH
+
+    state = App(config_path).config.state
+    if state.backend != "sqlite":
+        raise CohortopsError(
+            "demo --keep keeps a SQLite state, but this configuration's state is in "
+            f"{state.backend}.",
+            hint="Unset COHORTOPS_STATE_URL or point -c at a configuration with a SQLite state.",
+        )
+    path = state.path if state.path is not None else DEFAULT_PATH
+    return path if path.is_absolute() else Path.cwd() / path
+
+
 def run_demo(config_path: Path, echo: Callable[[str], None], keep: Path | None = None) -> None:
     """The whole loop; with ``keep`` (a state file path) the state and the first plan stay.
 
