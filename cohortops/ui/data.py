@@ -20,7 +20,6 @@ RUNS_SHOWN = 200  # run history rows on a cohort page (charts show the newest CH
 RUNS_ALL = 1000  # with ?runs=all
 CHART_RUNS = 120
 AUDIT_SHOWN = 50
-REASONS = ("run.failed",)
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,6 @@ class Overview:
 class CohortDetail:
     row: CohortRow
     runs: tuple[RunRecord, ...]  # newest first
-    reasons: Mapping[int, str]  # run_id -> failure reason
     audit: tuple[AuditEntry, ...]  # newest first
     declared: Mapping[str, Any] | None
     recorded: Mapping[str, Any] | None
@@ -80,15 +78,6 @@ def _delivery(config: Config, cohort_id: str) -> tuple[str, str]:
     return f"{connection.id} → {connection.destination}", delivery
 
 
-def _reasons(store: Store, cohort_id: str, limit: int) -> dict[int, str]:
-    reasons: dict[int, str] = {}
-    for entry in store.recent_audit(cohort_id, limit, REASONS):
-        run_id = entry.data.get("run_id")
-        if isinstance(run_id, int) and run_id not in reasons:
-            reasons[run_id] = str(entry.data.get("error", ""))
-    return reasons
-
-
 def _drift(store: Store, cohort_id: str) -> str:
     found = store.recent_audit(cohort_id, 1, ("drift", "drift.check"))
     if not found:
@@ -103,13 +92,7 @@ def cohort_row(
     cohort = config.cohorts.get(cohort_id)
     connection, delivery = _delivery(config, cohort_id)
     last = store.last_run(cohort_id)
-    reason = None
-    if (
-        last is not None
-        and last.run_id is not None
-        and last.result not in ("success", "no-changes")
-    ):
-        reason = _reasons(store, cohort_id, 5).get(last.run_id)
+    reason = last.error if last is not None else None
     schedule = cohort.schedule if cohort is not None else None
     return CohortRow(
         cohort_id=cohort_id,
@@ -162,7 +145,6 @@ def cohort_detail(
     return CohortDetail(
         row=row,
         runs=tuple(store.runs(cohort_id, runs)),
-        reasons=_reasons(store, cohort_id, runs),
         audit=tuple(store.recent_audit(cohort_id, AUDIT_SHOWN)),
         declared=cohort_settings(config, cohort) if cohort is not None else None,
         recorded=record.settings if record is not None else None,

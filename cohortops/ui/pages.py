@@ -169,7 +169,7 @@ def cohort(view: data.CohortDetail) -> Html:
                 f"{x.failed:,}",
                 f"{x.total_members:,}",
                 x.apply_id or "",
-                view.reasons.get(x.run_id or -1, ""),
+                x.error or "",
             ]
             for x in view.runs
         ],

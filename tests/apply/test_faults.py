@@ -91,9 +91,7 @@ def test_exhausted_retries_record_nothing_unacknowledged(
     with project.store() as store:
         run = store.runs("imp", limit=1)[0]
         journal = store.unfinished_applies()
-        [why] = store.recent_audit("imp", 5, ("run.failed",))
     assert (run.result, run.failed, run.total_members) == ("failed", 100, 600)
-    assert why.data["run_id"] == run.run_id and "still failed after 8 attempt" in why.data["error"]
     assert journal == []  # a failed apply still closes its journal entry
     assert project.recorded() == {"imp": set(ids("u", 0, 600))}
     held = project.remote().members("cohort_import", "imp")

@@ -120,7 +120,7 @@ def seed(root: Path, runs: int = 30, *, hostile: bool = True) -> App:
             store.flush()
             size = store.recorded_members("growth").count
             failed = n == runs - 5
-            run = store.record_run(
+            store.record_run(
                 RunRecord(
                     cohort_id="growth",
                     trigger="schedule",
@@ -132,19 +132,9 @@ def seed(root: Path, runs: int = 30, *, hostile: bool = True) -> App:
                     failed=3 if failed else 0,
                     total_members=size,
                     apply_id=apply_id,
+                    error=(FAIL_REASON if hostile else CALM_REASON) if failed else None,
                 )
             )
-            if failed:
-                store.append_audit(
-                    "run.failed",
-                    "seeder@test",
-                    "growth",
-                    {
-                        "run_id": run.run_id,
-                        "result": "failed",
-                        "error": FAIL_REASON if hostile else CALM_REASON,
-                    },
-                )
         store.record_batch(retired, "add", list(bad) or members(0, 5), audit={"apply_id": "a-old"})
         store.record_batch("imports", "add", members(100, 140), audit={"apply_id": "a-imp"})
         store.flush()
