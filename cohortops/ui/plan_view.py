@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cohortops.membership import IdArray
 from cohortops.plan import render_common as fmt
 from cohortops.plan.model import CohortPlan, Guard, Plan
 from cohortops.ui.markup import Html, definition_list, esc, h, join, table
@@ -65,7 +66,7 @@ def _row(cp: CohortPlan) -> list[object]:
     ]
 
 
-def _ids(what: str, ids: object, total: int) -> Html:
+def _ids(what: str, ids: IdArray, total: int) -> Html:
     shown = fmt.sample(ids, SAMPLE)
     more = f" and {fmt.num(total - len(shown))} more" if total > len(shown) else ""
     return h("<p>{}: {}{}</p>", what, join((h("<code>{}</code>", x) for x in shown), ", "), more)
@@ -110,6 +111,11 @@ def plan_body(plan: Plan, source: str) -> Html:
         )
     notes = [_guard(g) for g in sorted(plan.guards, key=lambda g: (g.severity != "block", g.id))]
     notes += [h("<li>warning: {}</li>", w.message) for w in plan.warnings]
+    notes += [
+        h("<li><code>{}</code> {}</li>", cp.cohort_id, hygiene)
+        for cp in fmt.ordered(plan)
+        if (hygiene := fmt.hygiene_line(cp)) is not None
+    ]
     if notes:
         parts.append(h("<h2>Guards and warnings</h2><ul>{}</ul>", join(notes)))
     shown = [cp for cp in fmt.ordered(plan) if cp.is_change or cp.errored]
