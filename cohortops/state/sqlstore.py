@@ -41,6 +41,7 @@ from cohortops.state.members import (
 from cohortops.state.snapshot import LockInfo, RecordedMembers, StateSnapshot
 from cohortops.state.snapstore import SnapshotStore
 from cohortops.state.sqlcore import Db, Tx
+from cohortops.state.sqlreads import DashboardReads
 from cohortops.state.store import Store
 from cohortops.state.writer import GroupWriter, PendingBatch
 
@@ -57,7 +58,7 @@ def _no_wait(seconds: float) -> None:
     pass
 
 
-class SqlStore(Store):
+class SqlStore(DashboardReads, Store):
     def __init__(
         self,
         db: Db,
@@ -368,24 +369,6 @@ class SqlStore(Store):
 
     def member_timeline(self, member_id: str) -> list[MemberEvent]:
         return auditlog.timeline(self._db, member_id)
-
-    def recent_audit(
-        self,
-        cohort_id: str | None = None,
-        limit: int = 50,
-        kinds: Sequence[str] = (),
-        *,
-        unscoped: bool = False,
-    ) -> list[AuditEntry]:
-        return auditlog.recent(self._db, cohort_id, limit, kinds, unscoped=unscoped)
-
-    def pending_changes(self) -> dict[tuple[str, MemberOp], int]:
-        with self._db.read() as tx:
-            rows = tx.all(
-                "SELECT cohort_id, op, sum(n) FROM cohortops_deltas GROUP BY cohort_id, op"
-            )
-        ops: dict[int, MemberOp] = {v: k for k, v in group_commit.OPS.items()}  # type: ignore[misc]
-        return {(str(c), ops[int(op)]): int(n) for c, op, n in rows if int(op) in ops}
 
     # -- run history ---------------------------------------------------------------------------
 
