@@ -8,6 +8,7 @@ its WAL, Parquet snapshots (decoded too), plan files (unzipped and decoded), the
 from __future__ import annotations
 
 import io
+import re
 import traceback
 import uuid
 import zipfile
@@ -109,6 +110,22 @@ def run_clean(
     return result.stdout + result.stderr
 
 
+def scan_pages(project: Project) -> None:
+    """Every dashboard page (run reasons and audit entries included) is clean too."""
+    from starlette.testclient import TestClient
+
+    from cohortops.ui import build_app
+
+    client = TestClient(build_app(project.app(), allowed_hosts=None))
+    urls = ["/", "/cohort/att", "/cohort/imp", "/member?id=u000030", "/audit", "/plans"]
+    urls += ["/api/progress", *re.findall(r'href="(/plan/\w+)"', client.get("/plans").text)]
+    assert any(u.startswith("/plan/") for u in urls), "no saved plan listed"
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.text[:300])
+        assert_clean(response.text, f"dashboard page {url}")
+
+
 def cohorts(start: int, stop: int) -> dict[str, CohortSpec]:
     return {
         "att": CohortSpec("attribute", ids("u", start, stop)),
@@ -157,6 +174,7 @@ def test_no_secret_in_output_state_plans_or_audit(project: Project) -> None:
     assert_clean("".join(traceback.format_exception(caught.value)), "the exception chain")
     assert_clean(repr(caught.value), "the exception repr")
 
+    scan_pages(project)
     scanned = [p for p in files_under(project.root)]
     assert any(p.suffix == ".db" for p in scanned)
     assert any(p.suffix == ".parquet" for p in scanned), "no snapshot was written"
@@ -194,6 +212,7 @@ def test_postgres_password_stays_secret(project: Project, monkeypatch: pytest.Mo
         run_clean(project, "state", "show", "att")
         run_clean(project, "audit", "export")
         run_clean(project, "history")
+        scan_pages(project)
         # An unreachable server: the error names the state, never the password.
         dead = schema_url(with_password(base, PG_PASSWORD, port=1), schema)
         out = run_clean(

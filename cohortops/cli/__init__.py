@@ -15,6 +15,7 @@ from cohortops.cli import (  # noqa: F401  (importing registers the commands)
     plan_cmds,
     sandbox_cmds,
     state_cmds,
+    ui_cmds,
 )
 from cohortops.cli.main import main
 from cohortops.cli.root import cli

@@ -126,8 +126,15 @@ def sandbox(
     default=None,
     help="Config directory or file (default: configs/).",
 )
-def demo(config_path: Path | None) -> None:
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Keep the state (the configuration's SQLite state file) and the first plan beside it, "
+    "for `cohortops ui`.",
+)
+def demo(config_path: Path | None, keep: bool) -> None:
     """Run validate, plan, apply and plan again against a local Braze sandbox."""
-    from cohortops.operations.demo import run_demo
+    from cohortops.operations.demo import kept_state, run_demo
 
-    run_demo(config_path or Path("configs"), click.echo)
+    path = config_path or Path("configs")
+    run_demo(path, click.echo, keep=kept_state(path) if keep and path.exists() else None)

@@ -23,6 +23,7 @@ from cohortops.operations.audit_report import verify
 from cohortops.operations.context import App
 from cohortops.operations.history_report import history_lines
 from cohortops.plan import render
+from cohortops.plan.planfile import write_plan
 from cohortops.sandbox import (
     DEFAULT_API_KEY,
     DEFAULT_CLIENT_SECRET,
@@ -56,7 +57,32 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def run_demo(config_path: Path, echo: Callable[[str], None]) -> None:
+def kept_state(config_path: Path) -> Path:
+    """Where ``demo --keep`` leaves the state: the configuration's own SQLite state file."""
+    from cohortops.state.sqlite import DEFAULT_PATH
+
+    state = App(config_path).config.state
+    if state.backend != "sqlite":
+        raise CohortopsError(
+            "demo --keep keeps a SQLite state, but this configuration's state is in "
+            f"{state.backend}.",
+            hint="Unset COHORTOPS_STATE_URL or point -c at a configuration with a SQLite state.",
+        )
+    path = state.path if state.path is not None else DEFAULT_PATH
+    return path if path.is_absolute() else Path.cwd() / path
+
+
+def run_demo(config_path: Path, echo: Callable[[str], None], keep: Path | None = None) -> None:
+    """The whole loop; with ``keep`` (a state file path) the state and the first plan stay.
+
+    ``keep`` is meant to be the configuration's default state (``.cohortops/state.db``), so that
+    ``cohortops ui`` opens the dashboard on what the demo did. An existing file is never reused.
+    """
+    if keep is not None and keep.exists():
+        raise CohortopsError(
+            f"{keep} already exists; the demo keeps its state only in a new file.",
+            hint="Remove it if it is an earlier demo's state, or keep the demo elsewhere.",
+        )
     if not config_path.exists():
         raise CohortopsError(
             f"{config_path}: not found. Run the demo from the cohortops repository root "
@@ -70,10 +96,14 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> None:
         sandbox.seed_users(
             {"external_ids_range": {"prefix": "user_", "start": 0, "count": POPULATION, "width": 6}}
         )
-        echo(f"Braze sandbox on {sandbox.base_url} with {POPULATION:,} users; state in {tmp}.")
+        state = keep.resolve() if keep is not None else Path(tmp) / "state.db"
+        echo(
+            f"Braze sandbox on {sandbox.base_url} with {POPULATION:,} users; "
+            f"state in {state.parent}."
+        )
         app = App(
             config_path,
-            state_override=StateConfig(path=Path(tmp) / "state.db"),
+            state_override=StateConfig(path=state),
             endpoint_override=sandbox.base_url,
         )
         config = app.config
@@ -83,7 +113,10 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> None:
         echo(f"Configuration valid: {len(config.files)} file(s), {len(config.cohorts)} cohort(s).")
         echo("\n$ cohortops plan")
         with app.store() as store:
-            echo(render(app.plan(store), "text").rstrip("\n"))
+            first = app.plan(store)
+        echo(render(first, "text").rstrip("\n"))
+        if keep is not None:
+            write_plan(first, state.parent / "demo.plan")
 
         echo("\n$ cohortops apply --auto-approve")
         for line in apply_command(
@@ -112,6 +145,11 @@ def run_demo(config_path: Path, echo: Callable[[str], None]) -> None:
             echo(verify(store))
         counters = sandbox.counters()
         echo(f"\nSandbox saw {_requests(counters):,} requests. Braze now matches configs/.")
+        if keep is not None:
+            echo(
+                f"\nKept the state in {state} and the first plan in {state.parent / 'demo.plan'}."
+                f" `cohortops ui -c {config_path}` shows them."
+            )
 
 
 def _requests(counters: dict[str, object]) -> int:

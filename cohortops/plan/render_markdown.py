@@ -192,7 +192,25 @@ def _id_list(what: str, ids: IdArray, total: int, n: int) -> str:
     return f"- {what}: " + ", ".join(code(x) for x in shown) + more
 
 
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # CommonMark: equal runs
+
+
 def _inline(text: str) -> str:
-    """Free text from reasons: keep it on one line and stop it from opening HTML or mentions."""
+    """Free text from reasons: one line, no HTML, links, images or mentions outside code spans.
+
+    Reasons quote ids (from sources, Braze or the state) as they are; a `code span` already shows
+    its content literally, everything else is escaped for both HTML and Markdown.
+    """
     text = " ".join(text.split())
-    return html.escape(text, quote=False).replace("@", "@\u200b")
+    out, end = [], 0
+    for match in _CODE_SPAN.finditer(text):
+        out.append(_plain(text[end : match.start()]))
+        out.append(match.group(0))
+        end = match.end()
+    out.append(_plain(text[end:]))
+    return "".join(out)
+
+
+def _plain(text: str) -> str:
+    text = html.escape(text, quote=False).replace("@", "@\u200b")
+    return re.sub(r"([\\`\[\]])", r"\\\1", text)

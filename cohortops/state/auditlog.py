@@ -128,6 +128,36 @@ def entries(db: Db, cohort_id: str | None, since: dt.datetime | int | None) -> I
         last = int(rows[-1][0])
 
 
+def recent(
+    db: Db, cohort_id: str | None, limit: int, kinds: Sequence[str], *, unscoped: bool = False
+) -> list[AuditEntry]:
+    """The newest ``limit`` entries, newest first.
+
+    One query per kind, each an equality on the ``(cohort_id, kind, seq)`` index: with ``kind IN
+    (...)`` planners walk the ``(cohort_id, seq)`` index instead and read every entry of a
+    cohort whose members fill the log.
+    """
+    where, params = ["1 = 1"], list[Any]()
+    if unscoped:
+        where.append("cohort_id IS NULL")
+    elif cohort_id is not None:
+        where.append("cohort_id = ?")
+        params.append(cohort_id)
+    limit = max(int(limit), 0)
+    rows: list[Row] = []
+    with db.read("reading the audit log") as tx:
+        for kind in kinds or (None,):
+            clause = " AND ".join(where if kind is None else [*where, "kind = ?"])
+            args = tuple(params if kind is None else [*params, kind])
+            rows += tx.all(
+                f"SELECT {_COLUMNS} FROM cohortops_audit WHERE {clause} "
+                f"ORDER BY seq DESC LIMIT {limit}",
+                args,
+            )
+    rows.sort(key=lambda row: -int(row[0]))
+    return [_entry(row) for row in rows[:limit]]
+
+
 def verify(db: Db) -> AuditProblem | None:
     with db.read("verifying the audit log") as tx:
         head = tx.one("SELECT audit_head_seq, audit_head_hash FROM cohortops_meta WHERE id = 1")

@@ -24,6 +24,8 @@ def ts(value: dt.datetime) -> str:
 
 
 def parse_ts(text: str) -> dt.datetime:
+    if len(text) == 27 and text[-1] == "Z":  # what ts() writes; fromisoformat is ~50x strptime
+        return dt.datetime.fromisoformat(text[:-1]).replace(tzinfo=dt.UTC)
     return dt.datetime.strptime(text, _TS_FORMAT).replace(tzinfo=dt.UTC)
 
 

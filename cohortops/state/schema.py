@@ -97,6 +97,7 @@ CREATE TABLE IF NOT EXISTS cohortops_audit (
     hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS cohortops_audit_cohort ON cohortops_audit (cohort_id, seq);
+CREATE INDEX IF NOT EXISTS cohortops_audit_kind ON cohortops_audit (cohort_id, kind, seq);
 CREATE TABLE IF NOT EXISTS cohortops_applies (
     apply_id TEXT PRIMARY KEY,
     plan_digest TEXT NOT NULL,

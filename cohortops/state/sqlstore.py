@@ -41,6 +41,7 @@ from cohortops.state.members import (
 from cohortops.state.snapshot import LockInfo, RecordedMembers, StateSnapshot
 from cohortops.state.snapstore import SnapshotStore
 from cohortops.state.sqlcore import Db, Tx
+from cohortops.state.sqlreads import DashboardReads
 from cohortops.state.store import Store
 from cohortops.state.writer import GroupWriter, PendingBatch
 
@@ -57,7 +58,7 @@ def _no_wait(seconds: float) -> None:
     pass
 
 
-class SqlStore(Store):
+class SqlStore(DashboardReads, Store):
     def __init__(
         self,
         db: Db,

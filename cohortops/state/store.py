@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
@@ -162,6 +163,35 @@ class Store(ABC):
     @abstractmethod
     def member_timeline(self, member_id: str) -> list[MemberEvent]:
         """Every audit entry naming the member in ``data["members"]``, in seq order."""
+
+    def recent_audit(
+        self,
+        cohort_id: str | None = None,
+        limit: int = 50,
+        kinds: Sequence[str] = (),
+        *,
+        unscoped: bool = False,
+    ) -> list[AuditEntry]:
+        """The newest ``limit`` entries (of ``kinds`` when given), newest first; lock-free.
+
+        ``unscoped`` keeps only entries about no cohort (``apply.start``, ...). This default
+        reads the whole log; backends answer from an index.
+        """
+        kept: deque[AuditEntry] = deque(maxlen=max(limit, 0))
+        for entry in self.audit_entries(cohort_id):
+            if unscoped and entry.cohort_id is not None:
+                continue
+            if not kinds or entry.kind in kinds:
+                kept.append(entry)
+        return list(reversed(kept))
+
+    def pending_changes(self) -> dict[tuple[str, MemberOp], int]:
+        """Acknowledged member changes per (cohort, op) not yet folded into a snapshot.
+
+        An apply compacts each cohort when it finishes it, so during an apply this is what
+        Braze has acknowledged so far; a dashboard polls it. Backends without it answer {}.
+        """
+        return {}
 
     # -- run history ---------------------------------------------------------------------------
 

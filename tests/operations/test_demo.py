@@ -38,3 +38,28 @@ def test_demo_outside_the_repository_says_what_to_do(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Run the demo from the cohortops repository root" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_keep_leaves_the_state_and_first_plan_for_the_dashboard(tmp_path: Path) -> None:
+    import shutil
+
+    import pytest
+
+    from cohortops.config.model import StateConfig
+    from cohortops.errors import CohortopsError
+    from cohortops.operations.context import App
+    from cohortops.operations.demo import run_demo
+    from cohortops.plan.planfile import read_plan
+
+    configs = tmp_path / "configs"
+    shutil.copytree(REPO / "configs", configs)
+    keep = tmp_path / ".cohortops" / "state.db"
+    lines: list[str] = []
+    run_demo(configs, lines.append, keep=keep)
+    assert "Kept the state in" in lines[-1]
+    plan = read_plan(keep.parent / "demo.plan")
+    assert plan.summary.members_to_add == 10_550
+    with App(configs, state_override=StateConfig(path=keep)).store() as store:
+        assert len(store.runs()) == 4 and store.verify_audit() is None
+    with pytest.raises(CohortopsError, match="already exists"):
+        run_demo(configs, lines.append, keep=keep)

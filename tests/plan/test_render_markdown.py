@@ -81,3 +81,49 @@ def test_tiny_limit_still_valid() -> None:
     md = render_markdown(plan, limit=3000)
     assert len(md) < 3000
     assert md.count("<details>") == md.count("</details>")
+
+
+HOSTILE = ("<img src=x onerror=alert(1)>", "[click](javascript:alert(1))", "](javascript:alert(1))")
+
+
+def _as_html(markdown: str) -> str:
+    """Render like a forge would before sanitising: raw HTML on, every link scheme accepted."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    md.validateLink = lambda url: True
+    return md.render(markdown)
+
+
+def test_hostile_ids_and_reasons_stay_text() -> None:
+    from dataclasses import replace
+
+    from ui.hostile import injected
+
+    from cohortops.plan.model import Guard, PlanWarning
+
+    cfg = config([cohort("churn", max_remove_percent=20), cohort("new")])
+    st = state(record(config([cohort("churn")]), "churn", 100))
+    diffs = {
+        "churn": diff("churn", add=list(HOSTILE), remove=users(30), recorded=100),
+        "new": diff("new", add=["x", *HOSTILE]),
+    }
+    plan = make_plan(cfg, st, diffs, now=NOW)
+    text = " ".join(HOSTILE) + " `code` ``<b>x</b>``` @team"
+    plan = replace(
+        plan,
+        warnings=(*plan.warnings, PlanWarning(f"source row {text}", "churn")),
+        guards=(
+            *plan.guards,
+            Guard("g-x", "max_remove_percent", "block", f"id {text}", ("churn",), "--allow"),
+        ),
+        cohorts=(
+            *plan.cohorts,
+            replace(plan.cohorts[0], cohort_id=HOSTILE[0], errored=f"failed for {text}"),
+        ),
+    )
+    markdown = render_markdown(plan)
+    rendered = _as_html(markdown)
+    assert not injected(rendered), injected(rendered)
+    assert "<img" not in rendered and "<b>x</b>" not in rendered
+    assert "&lt;img src=x onerror=alert(1)&gt;" in rendered  # shown, as text

@@ -198,3 +198,27 @@ def test_verify_pages_through_long_logs(store: Store, n: int) -> None:
         store.flush()
     assert store.verify_audit() is None
     assert sum(1 for _ in store.audit_entries()) == n // 2
+
+
+def test_recent_audit_newest_first_by_cohort_kind_and_scope(store: Store) -> None:
+    _fill(store, 6)  # entries 1..6: odd ones about cohort "c", even ones about no cohort
+    with locked(store):
+        store.append_audit("run.failed", WHO, "c", {"run_id": 7, "error": "boom"})
+    assert [e.seq for e in store.recent_audit(None, 3)] == [7, 6, 5]
+    assert [e.seq for e in store.recent_audit("c", 10)] == [7, 5, 3, 1]
+    assert [e.seq for e in store.recent_audit("c", 10, ("run.failed",))] == [7]
+    assert [e.seq for e in store.recent_audit(None, 10, ("apply",), unscoped=True)] == [6, 4, 2]
+    assert store.recent_audit("c", 0) == []
+    generic = Store.recent_audit(store, "c", 2, ("apply",))  # the interface's default agrees
+    assert [e.seq for e in generic] == [5, 3]
+
+
+def test_pending_changes_count_acknowledged_members_until_compaction(store: Store) -> None:
+    with locked(store):
+        store.upsert_cohort("a", {})
+        store.record_batch("a", "add", ["u1", "u2", "u3"])
+        store.record_batch("a", "remove", ["u9"])
+        store.flush()
+        assert store.pending_changes() == {("a", "add"): 3, ("a", "remove"): 1}
+        store.compact("a")
+    assert store.pending_changes() == {}
