@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
@@ -60,15 +61,20 @@ def calm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, Path]]
         os.chdir(old)
 
 
-def new_page(browser: object) -> object:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+def new_page(browser: Any) -> Any:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     page.dialogs = dialogs
     return page
 
 
-def test_pages_in_a_browser(browser: object, calm: tuple[App, Path]) -> None:
+def test_pages_in_a_browser(browser: Any, calm: tuple[App, Path]) -> None:
     app, _root = calm
     SHOTS.mkdir(parents=True, exist_ok=True)
     with served(build_app(app)) as base:
@@ -109,7 +115,7 @@ def test_pages_in_a_browser(browser: object, calm: tuple[App, Path]) -> None:
         assert page.dialogs == []
 
 
-def test_hostile_ids_do_not_execute(browser: object, seeded: tuple[App, Path]) -> None:
+def test_hostile_ids_do_not_execute(browser: Any, seeded: tuple[App, Path]) -> None:
     app, _root = seeded
     with served(build_app(app)) as base:
         page = new_page(browser)
@@ -126,7 +132,7 @@ def test_hostile_ids_do_not_execute(browser: object, seeded: tuple[App, Path]) -
         assert page.dialogs == [], page.dialogs
 
 
-def test_token_refusal_in_a_browser(browser: object, seeded: tuple[App, Path]) -> None:
+def test_token_refusal_in_a_browser(browser: Any, seeded: tuple[App, Path]) -> None:
     app, _root = seeded
     with served(build_app(app, token="t0ken-for-test")) as base:
         page = new_page(browser)
@@ -137,7 +143,7 @@ def test_token_refusal_in_a_browser(browser: object, seeded: tuple[App, Path]) -
         assert page.goto(base + "/cohort/growth").status == 200  # the cookie carries it
 
 
-def test_live_progress_of_a_running_apply(browser: object, seeded: tuple[App, Path]) -> None:
+def test_live_progress_of_a_running_apply(browser: Any, seeded: tuple[App, Path]) -> None:
     app, _root = seeded
     with served(build_app(app)) as base, app.store() as store, store.lock("apply", "ci@runner"):
         page = new_page(browser)
