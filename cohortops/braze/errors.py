@@ -16,6 +16,7 @@ __all__ = [
     "BrazeBadRequestError",
     "BrazeEndpointError",
     "BrazeError",
+    "BrazeNotAcknowledgedError",
     "BrazePermissionError",
     "BrazeRequestError",
     "BrazeRetriesExhausted",
@@ -66,6 +67,14 @@ class BrazePermissionError(BrazeRequestError):
 
 class BrazeEndpointError(BrazeRequestError):
     """404 or a redirect: the base URL or partner slug does not point at a Braze endpoint."""
+
+    aborts_run = True
+
+
+class BrazeNotAcknowledgedError(BrazeRequestError):
+    """A 2xx whose body is not Braze's acknowledgement (a proxy, a captive portal, a wrong
+    endpoint): nothing of the request counts as applied, and every later request would get the
+    same answer."""
 
     aborts_run = True
 

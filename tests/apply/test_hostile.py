@@ -1,0 +1,51 @@
+"""Hostile endpoints end to end: nothing Braze did not confirm is ever recorded."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+
+import pytest
+
+from .conftest import MakeProject
+from .harness import CohortSpec, ids
+
+NGINX = b"<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head><body></body></html>"
+
+
+class _Nginx(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(NGINX)))
+        self.end_headers()
+        self.wfile.write(NGINX)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def nginx() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Nginx)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("method", ["attribute", "cohort_import"])
+def test_an_html_200_records_nothing(make_project: MakeProject, nginx: str, method: str) -> None:
+    project = make_project()
+    project.sandbox = SimpleNamespace(base_url=nginx)  # type: ignore[assignment]
+    project.write({"c": CohortSpec(method, ids("u", 0, 300))})
+    result = project.main("apply", "--auto-approve")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "not Braze's acknowledgement" in result.stderr + result.stdout
+    assert "text/html" in result.stderr + result.stdout
+    assert all(not members for members in project.recorded().values())
+    assert project.plan().has_changes
