@@ -113,8 +113,46 @@ class _Walker:
         return out
 
 
+MAX_DEPTH = 64
+
+
+def _refused_structure(text: str, file: str) -> Problem | None:
+    """Aliases and deep nesting, found in the event stream before anything is built.
+
+    Aliases are refused outright: the configuration language never needs them, and nested ones
+    expand exponentially ("billion laughs"). Nesting deeper than ``MAX_DEPTH`` is refused before
+    the (recursive) composer can raise ``RecursionError``. PyYAML's parser is iterative, so this
+    pass is linear in the input.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            mark = event.start_mark
+            where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
+            if isinstance(event, yaml.AliasEvent):
+                return Problem(
+                    where,
+                    (),
+                    f"YAML alias *{event.anchor} is not supported; write the value out",
+                )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return Problem(
+                        where, (), f"nesting deeper than {MAX_DEPTH} levels is not supported"
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # the composer below reports it, located
+    return None
+
+
 def parse_yaml(text: str, file: str) -> tuple[Parsed | None, list[Problem]]:
     """Parse one YAML document; problems are located, never raised."""
+    refused = _refused_structure(text, file)
+    if refused is not None:
+        return None, [refused]
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
