@@ -56,10 +56,11 @@ def state_forget(app: App, cohort: str) -> None:
 @state.command("unlock")
 @config_option
 @click.argument("lock_id")
+@click.option("--force", is_flag=True, help="Unlock even when the holder is alive here.")
 @pass_app
-def state_unlock(app: App, lock_id: str) -> None:
-    """Remove the state lock LOCK_ID left by a holder that is gone."""
+def state_unlock(app: App, lock_id: str, force: bool) -> None:
+    """Remove the state lock LOCK_ID left by a holder that is gone (audited)."""
     from cohortops.operations.state_report import unlock
 
     with app.store() as store:
-        click.echo(unlock(store, lock_id, app.actor()))
+        click.echo(unlock(store, lock_id, app.actor(), force=force))
