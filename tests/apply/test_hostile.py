@@ -49,3 +49,17 @@ def test_an_html_200_records_nothing(make_project: MakeProject, nginx: str, meth
     assert "text/html" in result.stderr + result.stdout
     assert all(not members for members in project.recorded().values())
     assert project.plan().has_changes
+
+
+def test_state_files_are_owner_only(make_project: MakeProject) -> None:
+    project = make_project()
+    project.write({"c": CohortSpec("attribute", ids("u", 0, 300))})
+    project.apply()
+    state_dir = project.root / "state"
+    seen = []
+    for path in [state_dir, *state_dir.rglob("*")]:
+        mode = path.stat().st_mode & 0o777
+        seen.append(path.name)
+        assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode)}"
+    assert "state.db" in seen and "state.db.lock" in seen
+    assert any(p.suffix == ".parquet" for p in state_dir.rglob("*")), seen
