@@ -6,11 +6,14 @@ terminal.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cohortops.apply.actor import Actor
 from cohortops.config.rules import suggest
@@ -18,6 +21,9 @@ from cohortops.errors import StateError
 from cohortops.operations.report_format import iso, to_json, when
 from cohortops.state import Store
 from cohortops.state.snapshot import LockInfo
+
+if TYPE_CHECKING:
+    from cohortops.operations.context import App
 
 
 def state_list_lines(store: Store, fmt: str = "text") -> Iterator[str]:
@@ -150,3 +156,28 @@ def unlock(store: Store, lock_id: str, actor: Actor, *, force: bool = False) -> 
         )
         store.flush()
     return f"Removed {info.describe()}; recorded in the audit log."
+
+
+def backup_state(app: App, destination: Path | None) -> str:
+    from cohortops.state.backup import backup, default_destination, sqlite_path
+
+    path = sqlite_path(app.config.state, Path.cwd())
+    target = destination or default_destination(path, dt.datetime.now(dt.UTC))
+    with app.store() as store, store.lock("state backup", app.actor().who):
+        backup(path, target)
+    return f"Backed up {path} to {target}."
+
+
+def restore_state(app: App, backup_dir: Path) -> str:
+    from cohortops.state.backup import restore, sqlite_path
+
+    path = sqlite_path(app.config.state, Path.cwd())
+    moved = restore(path, backup_dir, dt.datetime.now(dt.UTC))
+    kept = f" The replaced file is kept as {moved}." if moved else ""
+    actor = app.actor()
+    with app.store() as store, store.lock("state restore", actor.who):
+        store.append_audit(
+            "state.restore", actor.who, None, {"from": str(backup_dir), **actor.as_dict()}
+        )
+        store.flush()
+    return f"Restored {path} from {backup_dir}.{kept}"
