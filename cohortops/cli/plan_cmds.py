@@ -63,7 +63,11 @@ def plan(
     if out is not None:
         from cohortops.plan.planfile import write_plan
 
-        write_plan(the_plan, out)
+        signed = write_plan(the_plan, out)
+        if fmt != "json":
+            from cohortops.plan.planfile import signing_line
+
+            click.echo(signing_line(signed, signed))
     click.echo(render(the_plan, fmt), nl=False)
     for line in drift:
         click.echo(line, err=fmt != "text")
@@ -82,9 +86,11 @@ def plan(
 @click.pass_context
 def show(ctx: click.Context, planfile: Path, fmt: str) -> None:
     """Render a saved plan file (with -c: say whether the configuration changed since)."""
-    from cohortops.plan.planfile import read_plan
+    from cohortops.plan.planfile import read_plan_checked
 
-    saved = read_plan(planfile)
+    saved, signing = read_plan_checked(planfile)
+    if fmt != "json":
+        click.echo(signing)
     click.echo(render(saved, fmt), nl=False)
     given = invocation(ctx)
     if given.config_path is not None and given.app().config.digest != saved.config_digest:
