@@ -39,34 +39,43 @@ from cohortops.plan.planfile import plan_digest, read_plan
 from cohortops.state import Store
 from cohortops.state.logs import RunRecord
 
+SIGTERM_EXIT = 128 + signal.SIGTERM  # 143, what CI cancellation, Docker and systemd expect
+
 
 class _StopOnSigint:
-    """First Ctrl-C: stop starting batches and record in-flight ones. Second: abort now."""
+    """First Ctrl-C or SIGTERM: stop starting batches and record in-flight ones. Second: abort
+    now. SIGTERM (CI cancellation, ``docker stop``, systemd) is treated as Ctrl-C."""
 
     def __init__(self, applier: Applier) -> None:
         self.applier = applier
-        self.previous: Callable[[int, FrameType | None], object] | int | None = None
+        self.previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
         self.hits = 0
+        self.signum: int | None = None
 
     def __enter__(self) -> _StopOnSigint:
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.hits += 1
+        self.signum = self.signum or signum
         if self.hits > 1:
             raise KeyboardInterrupt
+        what = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         print(
-            "\nStopping: finishing in-flight batches and recording them (Ctrl-C again to abort).",
+            f"\nStopping ({what}): finishing in-flight batches and recording them "
+            "(Ctrl-C again to abort).",
             file=sys.stderr,
             flush=True,
         )
         self.applier.request_stop()
 
     def __exit__(self, *exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for signum, previous in self.previous.items():
+            if previous is not None:
+                signal.signal(signum, previous)
 
 
 def apply_command(
@@ -264,10 +273,13 @@ def apply_plan(
         now=now or (lambda: dt.datetime.now(dt.UTC)),
     )
     watcher = CancelWatcher(app.config.state, lambda: applier.apply_id, applier.request_stop)
+    stopper = _StopOnSigint(applier)
     try:
-        with _StopOnSigint(applier), watcher:
+        with stopper, watcher:
             return applier.run()
-    except ApplyInterrupted:
+    except ApplyInterrupted as stopped:
+        if stopper.signum == signal.SIGTERM:
+            stopped.exit_code = SIGTERM_EXIT
         if watcher.seen is not None:
             store.append_audit(
                 "apply.cancel",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import signal
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +13,7 @@ import pytest
 
 from .conftest import MakeProject
 from .harness import CohortSpec, ids
+from .test_crash import RATE, SLOW, changes, kill_once, remote_id_map, rounds, unfinished
 
 NGINX = b"<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head><body></body></html>"
 
@@ -63,3 +66,21 @@ def test_state_files_are_owner_only(make_project: MakeProject) -> None:
         assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode)}"
     assert "state.db" in seen and "state.db.lock" in seen
     assert any(p.suffix == ".parquet" for p in state_dir.rglob("*")), seen
+
+
+@pytest.mark.slow
+def test_sigterm_is_ctrl_c_records_in_flight_and_exits_143(make_project: MakeProject) -> None:
+    project = make_project(population=10_000, requests_per_second=RATE, **SLOW)
+    project.write(rounds()[0])
+    plan = changes(project)
+    result = None
+    rng = random.Random(11)
+    while result is None:
+        result = kill_once(project, plan, rng, signal.SIGTERM)
+    assert result.returncode == 143, result.stderr
+    assert "Apply interrupted; recorded so far:" in result.stdout
+    assert "Stopping (SIGTERM)" in result.stderr and "Traceback" not in result.stderr
+    recorded, remote = project.recorded(), project.remote()
+    for cohort_id, (method, remote_id) in remote_id_map(project).items():
+        assert recorded.get(cohort_id, set()) == remote.members(method, remote_id)
+    assert unfinished(project) == []  # the journal closed the interrupted apply
