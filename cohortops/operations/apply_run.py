@@ -114,7 +114,11 @@ def apply_command(
             plan = app.plan(store, targets)
         drift = "\n".join(drift_lines(refreshed)) if refreshed is not None else ""
         if not plan.has_changes:
+            from cohortops.operations.make_plan import close_unfinished
+
+            plan, closed = close_unfinished(plan, store, actor.who)
             yield render(plan, "text").rstrip("\n")
+            yield from closed
             record_failed_runs(store, plan, actor, None)
             if drift:
                 yield drift

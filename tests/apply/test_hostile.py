@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from .conftest import MakeProject
-from .harness import CohortSpec, ids
+from .harness import CohortSpec, Project, ids
 from .test_crash import RATE, SLOW, changes, kill_once, remote_id_map, rounds, unfinished
 
 NGINX = b"<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head><body></body></html>"
@@ -84,3 +86,59 @@ def test_sigterm_is_ctrl_c_records_in_flight_and_exits_143(make_project: MakePro
     for cohort_id, (method, remote_id) in remote_id_map(project).items():
         assert recorded.get(cohort_id, set()) == remote.members(method, remote_id)
     assert unfinished(project) == []  # the journal closed the interrupted apply
+
+
+def _begin_dead_apply(project: Project, apply_id: str) -> None:
+    with project.store() as store, store.lock("apply", "killed@ci"):
+        store.journal_begin(apply_id, "digest", {})
+        store.flush()
+
+
+def test_did_not_finish_is_closed_by_an_apply_with_nothing_left(make_project: MakeProject) -> None:
+    project = make_project()
+    project.write({"c": CohortSpec("attribute", ids("u", 0, 50))})
+    project.apply()
+    _begin_dead_apply(project, "ap-killed-at-the-end")  # killed right after its last batch
+    assert any("did not finish" in w.message for w in project.plan().warnings)
+    lines = project.apply()
+    assert any("Closed apply ap-killed-at-the-end" in line for line in lines), lines
+    assert not any("did not finish" in w.message for w in project.plan().warnings)
+    with project.store() as store:
+        kinds = [(e.kind, e.data.get("abandoned")) for e in store.audit_entries()]
+    assert ("apply.abandoned", "ap-killed-at-the-end") in kinds
+
+
+HOLD = """
+import sys
+from pathlib import Path
+from cohortops.config.model import StateConfig
+from cohortops.state import open_store
+store = open_store(StateConfig(path=Path(sys.argv[1])))
+with store.lock("apply", "runner@ci") as info:
+    store.journal_begin("ap-live", "digest", {})
+    store.flush()
+    print(f"LOCKED {info.id}", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_plan_during_a_live_apply_says_it_is_running(make_project: MakeProject) -> None:
+    project = make_project()
+    project.write({"c": CohortSpec("attribute", ids("u", 0, 50))})
+    path = project.app().config.state.path
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=project.env,
+    )
+    try:
+        assert proc.stdout is not None
+        lock_id = proc.stdout.readline().strip().removeprefix("LOCKED ")
+        assert lock_id
+        messages = [w.message for w in project.plan().warnings]
+        assert any(f"an apply is running (lock {lock_id}, runner@ci" in m for m in messages)
+        assert not any("did not finish" in m for m in messages)
+    finally:
+        proc.communicate(timeout=30)
