@@ -23,7 +23,7 @@ from cohortops.apply.remote import Remote, make_client
 from cohortops.apply.summary_lines import summarize
 from cohortops.braze import BrazeClient
 from cohortops.config.model import CohortImportDelivery, Config
-from cohortops.errors import ApplyError, CohortopsError
+from cohortops.errors import ApplyError, CohortopsError, StateError
 from cohortops.operations.braze_members import ExportSettings
 from cohortops.operations.cancel import CancelWatcher
 from cohortops.operations.context import App, check_fresh
@@ -38,6 +38,34 @@ from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.planfile import plan_digest, read_plan
 from cohortops.state import Store
 from cohortops.state.logs import RunRecord
+
+
+class StateLost(StateError):
+    """The state became unreachable mid-apply; carries what Braze acknowledged so far."""
+
+    def __init__(self, cause: StateError, apply_id: str, outcomes: tuple[Any, ...]) -> None:
+        detail = str(cause).rstrip(".")
+        super().__init__(
+            f"Apply {apply_id} lost its connection to the PostgreSQL state: {detail}.",
+            hint="Batches Braze acknowledged before the loss were recorded; those in flight were "
+            "not, and the next apply re-sends them (adds and removes are idempotent). The lock "
+            "died with the connection: check the database, then run `cohortops apply` again.",
+        )
+        self.outcomes = outcomes
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a dropped database connection."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen).lower()
+        if type(seen).__name__ == "OperationalError" or any(
+            w in text for w in ("connection is closed", "terminating connection", "server closed")
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
 
 SIGTERM_EXIT = 128 + signal.SIGTERM  # 143, what CI cancellation, Docker and systemd expect
 
@@ -85,12 +113,35 @@ def apply_command(
     overrides: frozenset[str],
     confirm: Callable[[str], bool],
     render: Callable[[Plan, str], str],
+    **options: Any,
+) -> Iterator[str]:
+    """See :func:`_apply_command`; a lost state connection is reported as its first cause,
+    not as the failure to release the lock that follows it."""
+    lost: list[StateLost] = []
+    try:
+        yield from _apply_command(
+            app, planfile, targets, overrides, confirm, render, lost=lost, **options
+        )
+    except StateError:
+        if lost:
+            raise lost[0] from None
+        raise
+
+
+def _apply_command(
+    app: App,
+    planfile: Path | None,
+    targets: tuple[str, ...],
+    overrides: frozenset[str],
+    confirm: Callable[[str], bool],
+    render: Callable[[Plan, str], str],
     *,
     progress: Progress | None = None,
     client_options: dict[str, Any] | None = None,
     refresh: bool = False,
     resync: tuple[str, ...] = (),
     export: ExportSettings | None = None,
+    lost: list[StateLost],
 ) -> Iterator[str]:
     """``refresh``/``resync``: plan against what Braze holds (see ``refresh``), and record it
     in the state just before sending."""
@@ -156,6 +207,14 @@ def apply_command(
         except ApplyInterrupted as stopped:
             yield "Apply interrupted; recorded so far:"
             yield from summarize(stopped.outcomes)
+            raise
+        except StateLost as gone:
+            lost.append(gone)
+            yield (
+                "Apply stopped: the state connection was lost. Acknowledged so far (recorded up "
+                "to the loss; the rest is re-sent):"
+            )
+            yield from summarize(gone.outcomes)
             raise
         yield f"Apply {result.apply_id} finished:"
         yield from summarize(result.outcomes)
@@ -292,6 +351,12 @@ def apply_plan(
                 {"apply_id": applier.apply_id, "requested_at": watcher.seen.at},
             )
         raise
+    except StateError as exc:
+        if isinstance(exc, StateLost) or not connection_lost(exc):
+            raise
+        known = getattr(applier, "outcomes", {})
+        done = tuple(o for o in known.values() if o.touched)
+        raise StateLost(exc, applier.apply_id, done) from exc
     finally:
         for client in clients.values():
             client.close()
