@@ -218,6 +218,9 @@ def _apply_command(
             raise
         yield f"Apply {result.apply_id} finished:"
         yield from summarize(result.outcomes)
+        from cohortops.operations.audit_report import head_line
+
+        yield head_line(store)
         # A manual apply tells the same people a scheduled run would.
         records = [
             r

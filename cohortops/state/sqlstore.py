@@ -363,6 +363,12 @@ class SqlStore(Store):
     ) -> Iterator[AuditEntry]:
         return auditlog.entries(self._db, cohort_id, since)
 
+    def audit_head(self) -> tuple[int, str]:
+        with self._db.read("reading the audit head") as tx:
+            row = tx.one("SELECT audit_head_seq, audit_head_hash FROM cohortops_meta WHERE id = 1")
+        assert row is not None
+        return int(row[0]), str(row[1])
+
     def verify_audit(self) -> AuditProblem | None:
         return auditlog.verify(self._db)
 

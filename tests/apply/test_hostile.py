@@ -142,3 +142,39 @@ def test_plan_during_a_live_apply_says_it_is_running(make_project: MakeProject) 
         assert not any("did not finish" in m for m in messages)
     finally:
         proc.communicate(timeout=30)
+
+
+def _rewrite_audit(project: Project, actor: str) -> None:
+    """What someone who can write the database can do: edit entries, re-hash, move the head."""
+    from cohortops.state.auditlog import chain_hash
+    from cohortops.state.logs import GENESIS_HASH
+
+    rows = project.sql(
+        "SELECT seq, at, kind, actor, cohort_id, data FROM cohortops_audit ORDER BY seq"
+    )
+    prev = GENESIS_HASH
+    for seq, at, kind, _actor, cohort_id, data in rows:
+        digest = chain_hash(prev, int(seq), at, kind, actor, cohort_id, data)
+        project.sql(
+            "UPDATE cohortops_audit SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+            (actor, prev, digest, seq),
+        )
+        prev = digest
+    project.sql("UPDATE cohortops_meta SET audit_head_hash = ? WHERE id = 1", (prev,))
+
+
+def test_an_anchored_head_detects_a_rewritten_audit_log(make_project: MakeProject) -> None:
+    project = make_project()
+    project.write({"c": CohortSpec("attribute", ids("u", 0, 50))})
+    lines = project.apply()
+    (line,) = [x for x in lines if x.startswith("Audit head: ")]
+    anchor = line.split()[2]
+    assert f"cohortops audit verify --head {anchor}" in line
+    project.write({"c": CohortSpec("attribute", ids("u", 0, 60))})
+    project.apply()  # later entries after the anchor are fine
+    ok = project.main("audit", "verify", "--head", anchor)
+    assert ok.returncode == 0 and "Anchor found at entry" in ok.stdout, ok.stderr
+    _rewrite_audit(project, "someone-else@ci")
+    assert project.main("audit", "verify").returncode == 0  # the chain alone cannot tell
+    bad = project.main("audit", "verify", "--head", anchor)
+    assert bad.returncode == 1 and "does not contain the anchored head" in bad.stderr
