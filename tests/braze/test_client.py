@@ -498,3 +498,18 @@ def test_empty_batch_sends_nothing(make_client: MakeClient) -> None:
 def test_bad_endpoint_is_a_clear_error() -> None:
     with pytest.raises(BrazeError, match="not an http"):
         BrazeClient("rest.fra-01.braze.eu", "k", destination_id="d")
+
+
+def test_rate_limit_budget_wording_says_what_ran_out_and_what_to_change(
+    make_client: MakeClient,
+) -> None:
+    script = Script(ok(), ok(), ok())
+    client = make_client(script, requests_per_second=0.001, max_retry_seconds=5)
+    results = [client.track_attributes(track_batch((f"u{n}",))) for n in range(3)]
+    errors = [r.error for r in results if r.error is not None]
+    assert errors, "a slot every 1000 s must exhaust a 5 s budget"
+    message = f"{errors[0]} {errors[0].hint}"
+    assert "0 attempt(s)" not in message
+    assert "ran out of its retry budget" in message and "rate limited" in message
+    assert "requests_per_second of destination braze-prod" in message
+    assert "retry budget" in errors[0].hint  # type: ignore[operator]
