@@ -7,9 +7,10 @@ import time
 
 import psycopg
 import pytest
+from pgsupport import reachable_postgres_url
 
 from .conftest import MakeProject
-from .harness import assert_converged, pg_base_url
+from .harness import assert_converged
 from .test_crash import RATE, SLOW, rounds, wait_for_requests
 
 
@@ -45,7 +46,7 @@ def test_terminated_backend_reports_cause_summary_and_resume(make_project: MakeP
         time.sleep(0.5)
         ports = _pg_ports(proc.pid)
         assert ports
-        with psycopg.connect(pg_base_url(), autocommit=True) as admin:
+        with psycopg.connect(reachable_postgres_url(), autocommit=True) as admin:
             killed = admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE client_port = ANY(%s) AND pid <> pg_backend_pid()",
