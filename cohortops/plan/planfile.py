@@ -15,9 +15,9 @@ import os
 import struct
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import orjson
 import pyarrow as pa
@@ -70,19 +70,47 @@ def plan_digest(plan: Plan) -> str:
     return h.hexdigest()
 
 
+_HASH_SLICE = 1 << 20  # ids cast to large_string at a time: bounds the copy, not the result
+
+
 def _hash_ids(update: Callable[[bytes | memoryview], None], ids: IdArray) -> None:
-    """Length-prefixed ids, independent of string vs large_string, chunking or slicing."""
-    array = _large(ids)
-    n = len(array)
+    """Length-prefixed ids, independent of string vs large_string, chunking or slicing.
+
+    Hashes 8-byte lengths of every id, then every id's bytes, one slice at a time, so a
+    10M-id array is never copied whole (a large_string copy of it would be ~200 MB)."""
+    chunks = _chunks(ids)
+    n = sum(len(c) for c in chunks)
     update(struct.pack("<q", n))
     if n == 0:
         return
-    lengths = pc.binary_length(array)
-    update(memoryview(lengths.buffers()[1])[lengths.offset * 8 : (lengths.offset + n) * 8])
-    offsets = array.buffers()[1]
-    start = struct.unpack_from("<q", offsets, array.offset * 8)[0]
-    end = struct.unpack_from("<q", offsets, (array.offset + n) * 8)[0]
-    update(memoryview(array.buffers()[2])[start:end])
+    for part in _slices(chunks):
+        lengths = pc.binary_length(part).cast(pa.int64())
+        update(
+            memoryview(lengths.buffers()[1])[lengths.offset * 8 : (lengths.offset + len(part)) * 8]
+        )
+    for part in _slices(chunks):
+        offsets = part.buffers()[1]
+        start = struct.unpack_from("<q", offsets, part.offset * 8)[0]
+        end = struct.unpack_from("<q", offsets, (part.offset + len(part)) * 8)[0]
+        update(memoryview(part.buffers()[2])[start:end])
+
+
+def _chunks(ids: IdArray | pa.ChunkedArray | Sequence[str]) -> list[pa.Array]:
+    if isinstance(ids, pa.ChunkedArray):
+        chunks = list(ids.chunks)
+    elif isinstance(ids, pa.Array):
+        chunks = [ids]
+    else:
+        chunks = [pa.array(list(cast(Sequence[str], ids)), type=pa.large_string())]
+    if any(c.null_count for c in chunks):
+        raise PlanError("A plan cannot hold a null member id.")
+    return chunks
+
+
+def _slices(chunks: list[pa.Array]) -> Iterator[pa.Array]:
+    for chunk in chunks:
+        for start in range(0, len(chunk), _HASH_SLICE):
+            yield chunk.slice(start, _HASH_SLICE).cast(pa.large_string())
 
 
 def _large(ids: IdArray | pa.ChunkedArray | Sequence[str]) -> pa.Array:
@@ -136,13 +164,24 @@ def write_plan(
 
 
 def _parquet(to_add: IdArray, to_remove: IdArray) -> bytes:
-    adds, removes = _large(to_add), _large(to_remove)
+    ids: pa.Array | None = None
+    strings = isinstance(to_add, pa.Array) and isinstance(to_remove, pa.Array)
+    if strings and to_add.type == to_remove.type == pa.string():
+        # Kept as string (32-bit offsets) when it fits: no widening copy here, and the
+        # reader gets the type it returns, without another copy.
+        with contextlib.suppress(pa.ArrowException):
+            ids = pa.concat_arrays([to_add, to_remove])
+    if ids is not None and ids.null_count:
+        raise PlanError("A plan cannot hold a null member id.")
+    adds_n, removes_n = len(to_add), len(to_remove)
+    if ids is None:
+        ids = pa.concat_arrays([_large(to_add), _large(to_remove)])
     table = pa.table(
         {
-            "id": pa.concat_arrays([adds, removes]),
-            "remove": pa.concat_arrays(
-                [pa.repeat(False, len(adds)), pa.repeat(True, len(removes))]
-            ).cast(pa.bool_()),
+            "id": ids,
+            "remove": pa.concat_arrays([pa.repeat(False, adds_n), pa.repeat(True, removes_n)]).cast(
+                pa.bool_()
+            ),
         }
     )
     sink = io.BytesIO()
@@ -268,10 +307,20 @@ def _members(
             f"{len(raw):,} (a compression bomb, or over the {MAX_MEMBERS_BYTES:,}-byte bound)."
         )
     table = pq.read_table(pa.BufferReader(raw))
-    ids, remove = table.column("id").combine_chunks(), table.column("remove").combine_chunks()
+    ids, remove = _one_chunk(table.column("id")), _one_chunk(table.column("remove"))
+    del table
     if ids.null_count or remove.null_count:
         raise ValueError("null member id")
+    removes = pc.sum(remove).as_py() or 0
+    if removes == 0:  # a first plan: every id is an add, no filtered copy
+        return _compact(ids), empty_ids()
+    if removes == len(ids):
+        return empty_ids(), _compact(ids)
     return _compact(ids.filter(pc.invert(remove))), _compact(ids.filter(remove))
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _compact(ids: pa.Array) -> IdArray:
