@@ -1,8 +1,7 @@
 """The one :class:`Store` implementation; backends differ only in what they plug into it.
 
 A backend provides the :class:`Db` (connection + dialect), where snapshots live and how the OS
-lock is taken. Everything else -- cohorts, members, audit, history, locking rules, the writer
-thread -- is this shared core.
+lock is taken. Cohorts, members, audit, history, locking rules, the writer: this shared core.
 """
 
 from __future__ import annotations
@@ -364,10 +363,7 @@ class SqlStore(Store):
         return auditlog.entries(self._db, cohort_id, since)
 
     def audit_head(self) -> tuple[int, str]:
-        with self._db.read("reading the audit head") as tx:
-            row = tx.one("SELECT audit_head_seq, audit_head_hash FROM cohortops_meta WHERE id = 1")
-        assert row is not None
-        return int(row[0]), str(row[1])
+        return auditlog.head(self._db)
 
     def verify_audit(self) -> AuditProblem | None:
         return auditlog.verify(self._db)
