@@ -172,6 +172,7 @@ class Applier:
                 self._audit("guard.override", cohort_id, {"flag": flag, "guards": reasons})
         self.progress.start(sum(c.removes + c.sent_adds for c in work))
         outcomes = {c.cohort_id: CohortOutcome(c.cohort_id, c.action) for c in work}
+        self.outcomes = outcomes  # what is known so far, should the state become unreachable
         remotes: dict[str, Remote] = {}
         interrupted = False
         try:

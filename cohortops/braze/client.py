@@ -25,7 +25,7 @@ from cohortops.braze.requests import (
     CohortImportBatch,
     ExportResult,
 )
-from cohortops.braze.responses import json_body, track_result
+from cohortops.braze.responses import acknowledgement, json_body, track_result
 from cohortops.braze.segment_export import (
     SegmentExport,
     segment_export_body,
@@ -34,7 +34,7 @@ from cohortops.braze.segment_export import (
 from cohortops.braze.sender import Sender, braze_policy
 from cohortops.braze.splitting import MAX_COHORT_IDS
 from cohortops.errors import BrazeError
-from cohortops.http.client import URL, Transport, proxy_transport
+from cohortops.http.client import URL, Response, Transport, proxy_transport
 from cohortops.http.pool import TransportPool
 
 EXPORT_MAX_IDS = 50
@@ -177,9 +177,10 @@ class BrazeClient:
             response = self._sender.post(
                 self.track_limiter, self._track_url, track_body(batch), self._auth, self._track_ctx
             )
+            body = self._acknowledged(response, self._track_ctx)
         except BrazeRequestError as error:
             return _failed(batch, error)
-        return track_result(batch, response.content, self._sender.secrets)
+        return track_result(batch, body, self._sender.secrets)
 
     def create_or_rename_cohort(
         self,
@@ -200,13 +201,14 @@ class BrazeClient:
         ctx = self._partner_context(path, partner, partner_api_key_hint, client_secret_hint)
         self._sender.remember(partner_api_key, client_secret)
         body = cohort_body(cohort_id, name, created_at, partner_api_key, client_secret)
-        self._sender.post(
+        response = self._sender.post(
             self.cohort_limiter,
             self.cohort_endpoint + path,
             body,
             _JSON,
             ctx,
         )
+        self._acknowledged(response, ctx)
 
     def cohort_import(
         self,
@@ -217,7 +219,7 @@ class BrazeClient:
         partner_api_key_hint: str | None = None,
         client_secret_hint: str | None = None,
     ) -> BatchResult[CohortImportBatch]:
-        """Send one cohort membership change. Any 2xx acknowledges every id (body ignored)."""
+        """Send one cohort membership change. Braze's 2xx acknowledgement covers every id."""
         if len(batch.ids) > MAX_COHORT_IDS:
             raise ValueError(f"batch of {len(batch.ids)} ids exceeds {MAX_COHORT_IDS}")
         if not batch.ids:
@@ -227,13 +229,14 @@ class BrazeClient:
         self._sender.remember(partner_api_key, client_secret)
         body = cohort_users_body(batch, partner_api_key, client_secret)
         try:
-            self._sender.post(
+            response = self._sender.post(
                 self.cohort_limiter,
                 self.cohort_endpoint + path,
                 body,
                 _JSON,
                 ctx,
             )
+            self._acknowledged(response, ctx)
         except BrazeRequestError as error:
             return _failed(batch, error)
         return BatchResult(batch, batch.ids, ())
@@ -282,14 +285,21 @@ class BrazeClient:
             self._auth,
             ctx,
         )
-        decoded = json_body(response.content)
-        if not isinstance(decoded, dict):
-            decoded = {}
+        decoded = self._acknowledged(response, ctx)
         users = decoded.get("users")
         invalid = decoded.get("invalid_user_ids")
         return (
             [u for u in users if isinstance(u, dict)] if isinstance(users, list) else [],
             [str(i) for i in invalid] if isinstance(invalid, list) else [],
+        )
+
+    def _acknowledged(self, response: Response, ctx: RequestContext) -> dict[str, object]:
+        return acknowledgement(
+            response.status_code,
+            response.headers.get("content-type"),
+            response.content,
+            ctx,
+            self._sender.secrets,
         )
 
     def _rest_context(self, method_path: str, permission: str) -> RequestContext:

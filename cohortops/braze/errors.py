@@ -17,11 +17,13 @@ __all__ = [
     "BrazeBadRequestError",
     "BrazeEndpointError",
     "BrazeError",
+    "BrazeNotAcknowledgedError",
     "BrazePermissionError",
     "BrazeRequestError",
     "BrazeRetriesExhausted",
     "RequestContext",
     "error_for_status",
+    "rate_budget_exhausted",
     "retries_exhausted",
 ]
 
@@ -67,6 +69,14 @@ class BrazePermissionError(BrazeRequestError):
 
 class BrazeEndpointError(BrazeRequestError):
     """404 or a redirect: the base URL or partner slug does not point at a Braze endpoint."""
+
+    aborts_run = True
+
+
+class BrazeNotAcknowledgedError(BrazeRequestError):
+    """A 2xx whose body is not Braze's acknowledgement (a proxy, a captive portal, a wrong
+    endpoint): nothing of the request counts as applied, and every later request would get the
+    same answer."""
 
     aborts_run = True
 
@@ -207,11 +217,31 @@ def retries_exhausted(
     ctx: RequestContext, attempts: int, elapsed: float, last_failure: str, status: int | None
 ) -> BrazeRetriesExhausted:
     """The error for a request that kept failing in a retryable way."""
+    if "no send slot" in last_failure:
+        return rate_budget_exhausted(ctx, attempts, elapsed, status)
     return BrazeRetriesExhausted(
         f"{ctx.method_path} for destination {ctx.destination_id} still failed after "
         f"{attempts} attempt(s) over {elapsed:.1f} s (last: {last_failure}).",
         hint="Braze may be degraded or rate limited by other traffic of the workspace; "
         "nothing unacknowledged was recorded, so re-running apply sends the rest.",
+        status=status,
+        path=ctx.method_path,
+        destination_id=ctx.destination_id,
+    )
+
+
+def rate_budget_exhausted(
+    ctx: RequestContext, attempts: int, elapsed: float, status: int | None
+) -> BrazeRetriesExhausted:
+    """The retry budget ran out while the rate limit held the request back."""
+    sent = "never sent" if attempts == 0 else f"sent {attempts} time(s), never acknowledged"
+    return BrazeRetriesExhausted(
+        f"{ctx.method_path} for destination {ctx.destination_id} ran out of its retry budget "
+        f"after {elapsed:.1f} s while rate limited ({sent}): the rate limit left no slot to "
+        "send it before the budget ended.",
+        hint=f"Raise requests_per_second of destination {ctx.destination_id} if the workspace "
+        "allows more (it is this tool's share of the workspace limit), or raise the retry "
+        "budget; nothing unacknowledged was recorded, so re-running apply sends the rest.",
         status=status,
         path=ctx.method_path,
         destination_id=ctx.destination_id,

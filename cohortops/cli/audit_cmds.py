@@ -30,13 +30,20 @@ def audit_log(app: App, cohort: str | None, since: str | None, fmt: str) -> None
 
 @audit.command("verify")
 @config_option
+@click.option(
+    "--head",
+    "head",
+    default=None,
+    metavar="HASH",
+    help="An audit head recorded elsewhere (printed after each apply): it must be in the chain.",
+)
 @pass_app
-def audit_verify(app: App) -> None:
+def audit_verify(app: App, head: str | None) -> None:
     """Check the hash chain; name the first edited or missing entry."""
     from cohortops.operations.audit_report import verify
 
     with app.store(create=False) as store:
-        click.echo(verify(store))
+        click.echo(verify(store, head))
 
 
 @audit.command("member")

@@ -101,7 +101,11 @@ def plan(
     if out is not None:
         from cohortops.plan.planfile import write_plan
 
-        write_plan(the_plan, out)
+        signed = write_plan(the_plan, out)
+        from cohortops.plan.planfile import signing_line
+
+        # JSON and markdown stay machine-readable: the signing note goes to stderr there.
+        click.echo(signing_line(signed, signed), err=fmt != "text")
     if out is not None and fmt == "text":
         click.echo(f"\nSaved the plan to {out}. Apply exactly it with `cohortops apply {out}`.")
     if detailed_exitcode and the_plan.has_changes:
@@ -115,9 +119,11 @@ def plan(
 @click.pass_context
 def show(ctx: click.Context, planfile: Path, fmt: str) -> None:
     """Render a saved plan file (with -c: say whether the configuration changed since)."""
-    from cohortops.plan.planfile import read_plan
+    from cohortops.plan.planfile import read_plan_checked
 
-    saved = read_plan(planfile)
+    saved, signing = read_plan_checked(planfile)
+    if fmt != "json":
+        click.echo(signing)
     click.echo(render(saved, fmt), nl=False)
     given = invocation(ctx)
     if given.config_path is not None and given.app().config.digest != saved.config_digest:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from cohortops.cli.root import cli, config_option, pass_app, report_format_option
@@ -68,10 +70,33 @@ def state_push_mirror(app: App, cohort: str) -> None:
 @state.command("unlock")
 @config_option
 @click.argument("lock_id")
+@click.option("--force", is_flag=True, help="Unlock even when the holder is alive here.")
 @pass_app
-def state_unlock(app: App, lock_id: str) -> None:
-    """Remove the state lock LOCK_ID left by a holder that is gone."""
+def state_unlock(app: App, lock_id: str, force: bool) -> None:
+    """Remove the state lock LOCK_ID left by a holder that is gone (audited)."""
     from cohortops.operations.state_report import unlock
 
     with app.store() as store:
-        click.echo(unlock(store, lock_id, app.actor()))
+        click.echo(unlock(store, lock_id, app.actor(), force=force))
+
+
+@state.command("backup")
+@config_option
+@click.argument("destination", required=False, type=click.Path(path_type=Path))
+@pass_app
+def state_backup(app: App, destination: Path | None) -> None:
+    """Copy the sqlite state and its snapshots into a new directory DESTINATION."""
+    from cohortops.operations.state_report import backup_state
+
+    click.echo(backup_state(app, destination))
+
+
+@state.command("restore")
+@config_option
+@click.argument("backup", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@pass_app
+def state_restore(app: App, backup: Path) -> None:
+    """Put a backup written by `state backup` in place of the sqlite state (audited)."""
+    from cohortops.operations.state_report import restore_state
+
+    click.echo(restore_state(app, backup))

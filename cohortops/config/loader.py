@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cohortops.config.build import build_config
+from cohortops.config.confine import check_file_sources
 from cohortops.config.model import Config, Location
 from cohortops.config.rules import Entity, check_cohorts, check_connections, check_endpoints
 from cohortops.config.schema import check_schema
@@ -100,6 +101,7 @@ def load_config(path: Path | None = None) -> Config:
     problems += check_endpoints(merged["destinations"], merged["connections"])
     problems += check_connections(merged["connections"], merged["destinations"])
     problems += check_cohorts(merged["cohorts"], merged["connections"])
+    problems += check_file_sources(merged["cohorts"], root)
     if problems:
         raise ConfigError(f"{len(problems)} problem(s) in {root}", _render(problems))
     return build_config(

@@ -113,8 +113,76 @@ class _Walker:
         return out
 
 
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+
+
+def _too_deep(text: str, file: str) -> Problem | None:
+    """Nesting deeper than ``MAX_DEPTH``, found in the event stream before anything is built
+    (the composer is recursive and would raise ``RecursionError``; the parser is iterative)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                    return Problem(
+                        Location(file, line, col),
+                        (),
+                        f"nesting deeper than {MAX_DEPTH} levels is not supported",
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # the composer reports it, located
+    return None
+
+
+class _Refused(Exception):
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        self.node = node
+        self.message = message
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], path: list[int]) -> int:
+    """Nodes in ``node`` once every alias is expanded, memoised per node (linear in the graph).
+
+    Raises ``_Refused`` for a recursive alias, an expansion beyond ``MAX_NODES`` ("billion
+    laughs": each aliased level multiplies) or alias chains nesting beyond ``MAX_DEPTH``.
+    """
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in path:
+        raise _Refused(node, "recursive YAML alias: a node contains itself")
+    if len(path) > MAX_DEPTH:
+        raise _Refused(node, f"nesting deeper than {MAX_DEPTH} levels is not supported")
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        children = [n for pair in node.value for n in pair]
+    path.append(key)
+    total = 1
+    for child in children:
+        total += _expanded_size(child, sizes, path)
+        if total > MAX_NODES:
+            raise _Refused(
+                node,
+                f"YAML aliases expand to more than {MAX_NODES:,} nodes; write the values out",
+            )
+    path.pop()
+    sizes[key] = total
+    return total
+
+
 def parse_yaml(text: str, file: str) -> tuple[Parsed | None, list[Problem]]:
     """Parse one YAML document; problems are located, never raised."""
+    deep = _too_deep(text, file)
+    if deep is not None:
+        return None, [deep]
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
@@ -131,5 +199,9 @@ def parse_yaml(text: str, file: str) -> tuple[Parsed | None, list[Problem]]:
         at = Location(file, second.start_mark.line + 1, second.start_mark.column + 1)
         return None, [Problem(at, (), "one YAML document per file; split it into two files")]
     walker = _Walker(file)
+    try:
+        _expanded_size(nodes[0], {}, [])
+    except _Refused as refused:
+        return None, [Problem(walker.loc(refused.node), (), refused.message)]
     data = walker.walk(nodes[0], ())
     return Parsed(data, walker.values, walker.keys), walker.problems

@@ -26,6 +26,7 @@ from cohortops.http.client import (
     transport_for,
 )
 from cohortops.http.retry import Again, Attempt, GaveUp, RetryPolicy, parse_hints, retry
+from cohortops.notify.addresses import refused_target
 from cohortops.notify.report import TIMEOUT, NotifyError, RunReport, retried
 
 WEBHOOK_POLICY = RetryPolicy(
@@ -57,6 +58,9 @@ def post_webhook(
 ) -> str:
     if not url.lower().startswith(("https://", "http://")):
         raise NotifyError("the webhook URL must start with https:// or http://")
+    refused = refused_target(url, resolve=transport is None)
+    if refused is not None:
+        raise NotifyError(refused)
     body = json.dumps(webhook_payload(report)).encode()
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     policy = WEBHOOK_POLICY
@@ -69,6 +73,8 @@ def post_webhook(
         if 200 <= status < 300:
             return status
         answered = f"the receiver answered HTTP {status}"
+        if 300 <= status < 400:  # never followed: it could point at a metadata address
+            raise NotifyError(f"{answered}, a redirect; webhook redirects are never followed")
         if not policy.retries_status(status):
             raise NotifyError(answered)
         hints = parse_hints(response.headers, time.time())

@@ -24,7 +24,7 @@ from cohortops.apply.remote import BrazeRemote, Remote, make_client
 from cohortops.apply.summary_lines import summarize
 from cohortops.braze import BrazeClient
 from cohortops.config.model import CohortImportDelivery, Config
-from cohortops.errors import ApplyError, CohortopsError
+from cohortops.errors import ApplyError, CohortopsError, StateError
 from cohortops.operations.braze_members import ExportSettings
 from cohortops.operations.cancel import CancelWatcher
 from cohortops.operations.context import App, check_fresh
@@ -41,36 +41,95 @@ from cohortops.state import Store
 from cohortops.state.logs import RunRecord
 
 
+class StateLost(StateError):
+    """The state became unreachable mid-apply; carries what Braze acknowledged so far."""
+
+    def __init__(self, cause: StateError, apply_id: str, outcomes: tuple[Any, ...]) -> None:
+        detail = str(cause).rstrip(".")
+        super().__init__(
+            f"Apply {apply_id} lost its connection to the PostgreSQL state: {detail}.",
+            hint="Batches Braze acknowledged before the loss were recorded; those in flight were "
+            "not, and the next apply re-sends them (adds and removes are idempotent). The lock "
+            "died with the connection: check the database, then run `cohortops apply` again.",
+        )
+        self.outcomes = outcomes
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a dropped database connection."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen).lower()
+        if type(seen).__name__ == "OperationalError" or any(
+            w in text for w in ("connection is closed", "terminating connection", "server closed")
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+SIGTERM_EXIT = 128 + signal.SIGTERM  # 143, what CI cancellation, Docker and systemd expect
+
+
 class _StopOnSigint:
-    """First Ctrl-C: stop starting batches and record in-flight ones. Second: abort now."""
+    """First Ctrl-C or SIGTERM: stop starting batches and record in-flight ones. Second: abort
+    now. SIGTERM (CI cancellation, ``docker stop``, systemd) is treated as Ctrl-C."""
 
     def __init__(self, applier: Applier) -> None:
         self.applier = applier
-        self.previous: Callable[[int, FrameType | None], object] | int | None = None
+        self.previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
         self.hits = 0
+        self.signum: int | None = None
 
     def __enter__(self) -> _StopOnSigint:
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.hits += 1
+        self.signum = self.signum or signum
         if self.hits > 1:
             raise KeyboardInterrupt
+        what = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         print(
-            "\nStopping: finishing in-flight batches and recording them (Ctrl-C again to abort).",
+            f"\nStopping ({what}): finishing in-flight batches and recording them "
+            "(Ctrl-C again to abort).",
             file=sys.stderr,
             flush=True,
         )
         self.applier.request_stop()
 
     def __exit__(self, *exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for signum, previous in self.previous.items():
+            if previous is not None:
+                signal.signal(signum, previous)
 
 
 def apply_command(
+    app: App,
+    planfile: Path | None,
+    targets: tuple[str, ...],
+    overrides: frozenset[str],
+    confirm: Callable[[str], bool],
+    render: Callable[[Plan, str], str],
+    **options: Any,
+) -> Iterator[str]:
+    """See :func:`_apply_command`; a lost state connection is reported as its first cause,
+    not as the failure to release the lock that follows it."""
+    lost: list[StateLost] = []
+    try:
+        yield from _apply_command(
+            app, planfile, targets, overrides, confirm, render, lost=lost, **options
+        )
+    except StateError:
+        if lost:
+            raise lost[0] from None
+        raise
+
+
+def _apply_command(
     app: App,
     planfile: Path | None,
     targets: tuple[str, ...],
@@ -83,6 +142,7 @@ def apply_command(
     refresh: bool = False,
     resync: tuple[str, ...] = (),
     export: ExportSettings | None = None,
+    lost: list[StateLost],
 ) -> Iterator[str]:
     """``refresh``/``resync``: plan against what Braze holds (see ``refresh``), and record it
     in the state just before sending."""
@@ -110,7 +170,11 @@ def apply_command(
             plan = app.plan(store, targets)
         drift = "\n".join(drift_lines(refreshed)) if refreshed is not None else ""
         if not plan.has_changes:
+            from cohortops.operations.make_plan import close_unfinished
+
+            plan, closed = close_unfinished(plan, store, actor.who)
             yield render(plan, "text").rstrip("\n")
+            yield from closed
             record_failed_runs(store, plan, actor, None)
             if drift:
                 yield drift
@@ -149,8 +213,19 @@ def apply_command(
             yield "Apply interrupted; recorded so far:"
             yield from summarize(stopped.outcomes)
             raise
+        except StateLost as gone:
+            lost.append(gone)
+            yield (
+                "Apply stopped: the state connection was lost. Acknowledged so far (recorded up "
+                "to the loss; the rest is re-sent):"
+            )
+            yield from summarize(gone.outcomes)
+            raise
         yield f"Apply {result.apply_id} finished:"
         yield from summarize(result.outcomes)
+        from cohortops.operations.audit_report import head_line
+
+        yield head_line(store)
         # A manual apply tells the same people a scheduled run would.
         records = [
             r
@@ -276,10 +351,13 @@ def apply_plan(
     watcher = CancelWatcher(
         where.state, lambda: applier.apply_id, applier.request_stop, base=where.base
     )
+    stopper = _StopOnSigint(applier)
     try:
-        with _StopOnSigint(applier), watcher:
+        with stopper, watcher:
             return applier.run()
-    except ApplyInterrupted:
+    except ApplyInterrupted as stopped:
+        if stopper.signum == signal.SIGTERM:
+            stopped.exit_code = SIGTERM_EXIT
         if watcher.seen is not None:
             store.append_audit(
                 "apply.cancel",
@@ -288,6 +366,12 @@ def apply_plan(
                 {"apply_id": applier.apply_id, "requested_at": watcher.seen.at},
             )
         raise
+    except StateError as exc:
+        if isinstance(exc, StateLost) or not connection_lost(exc):
+            raise
+        known = getattr(applier, "outcomes", {})
+        done = tuple(o for o in known.values() if o.touched)
+        raise StateLost(exc, applier.apply_id, done) from exc
     finally:
         lytics.close()
         for client in clients.values():

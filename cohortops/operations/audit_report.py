@@ -72,15 +72,50 @@ def audit_lines(
         yield describe(entry)
 
 
-def verify(store: Store) -> str:
+MIN_ANCHOR = 16  # hex characters of a head hash an anchor must give
+
+
+def verify(store: Store, head: str | None = None) -> str:
+    """Check the hash chain; with ``head`` (a hash recorded outside the state, e.g. printed by
+    an apply into a CI log), also check that the chain still contains it. The chain alone
+    cannot see a rewrite by someone who can write the database: they can recompute every hash
+    and the stored head. An anchor they cannot edit can."""
+    anchor = head.strip().lower() if head is not None else None
+    if anchor is not None and (
+        len(anchor) < MIN_ANCHOR or not all(c in "0123456789abcdef" for c in anchor)
+    ):
+        raise CohortopsError(
+            f"--head needs at least {MIN_ANCHOR} hex characters of an audit hash, as printed "
+            "after an apply."
+        )
     problem = store.verify_audit()
     if problem is not None:
         raise AuditError(
             f"Audit log verification failed at {problem}. Entries from there on cannot be "
             "trusted; restore the state from a backup or investigate who changed it."
         )
-    count = sum(1 for _ in store.audit_entries())
-    return f"Audit log intact: {count:,} entries, hash chain verified."
+    count, found = 0, None
+    for entry in store.audit_entries():
+        count += 1
+        if anchor is not None and found is None and entry.hash.startswith(anchor):
+            found = entry.seq
+    seq, newest = store.audit_head()
+    if anchor is not None and found is None:
+        raise AuditError(
+            f"Audit log does not contain the anchored head {anchor[:16]}…: the log was "
+            "rewritten after that hash was recorded (or the anchor belongs to another state). "
+            "Restore the state from a backup or investigate who changed it."
+        )
+    text = f"Audit log intact: {count:,} entries, hash chain verified; head {newest} (entry {seq})."
+    if found is not None:
+        text += f" Anchor found at entry {found} ({seq - found:,} entries after it)."
+    return text
+
+
+def head_line(store: Store) -> str:
+    """Printed after each apply, for the CI log or PR comment to keep as an anchor."""
+    seq, newest = store.audit_head()
+    return f"Audit head: {newest} (entry {seq}); check later with `cohortops audit verify --head {newest}`."
 
 
 def member_lines(store: Store, member_id: str) -> Iterator[str]:

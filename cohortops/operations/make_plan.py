@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -89,15 +90,51 @@ def make_full_plan(
     )
 
 
+UNFINISHED = "did not finish"
+RUNNING = "an apply is running"
+
+
 def with_unfinished_warning(plan: Plan, store: Store) -> Plan:
-    """Say so when an apply died mid-way: its in-flight batches may have reached Braze."""
+    """Say so when an apply died mid-way (its in-flight batches may have reached Braze), or,
+    when another process holds the lock for an apply right now, that one is running."""
+    lock = store.current_lock()
+    if lock is not None and lock.pid != os.getpid() and lock.operation == "apply":
+        warning = PlanWarning(
+            f"{RUNNING} (lock {lock.id}, {lock.who}, since {lock.created_at:%Y-%m-%d %H:%M} "
+            "UTC): its batches are recorded as Braze acknowledges them, so this plan may "
+            "already be out of date; plan again after it ends."
+        )
+        return dataclasses.replace(plan, warnings=(*plan.warnings, warning))
     unfinished = store.unfinished_applies()
     if not unfinished:
         return plan
     last = unfinished[-1]
     warning = PlanWarning(
-        f"apply {last.apply_id} by {last.who} at {last.began_at:%Y-%m-%d %H:%M} UTC did not "
-        "finish: batches in flight when it stopped may have reached Braze unrecorded. This "
+        f"apply {last.apply_id} by {last.who} at {last.began_at:%Y-%m-%d %H:%M} UTC {UNFINISHED}: "
+        "batches in flight when it stopped may have reached Braze unrecorded. This "
         "plan re-sends what is still wanted; `cohortops drift` checks the rest."
     )
     return dataclasses.replace(plan, warnings=(*plan.warnings, warning))
+
+
+def close_unfinished(plan: Plan, store: Store, who: str) -> tuple[Plan, list[str]]:
+    """With the lock held and nothing left to send: close every unfinished apply's journal as
+    abandoned (audited), and drop the plan's "did not finish" warning."""
+    closed = []
+    for stale in store.unfinished_applies():
+        store.journal_end(stale.apply_id, "abandoned")
+        store.append_audit(
+            "apply.abandoned",
+            who,
+            None,
+            {"abandoned": stale.apply_id, "who": stale.who, "began_at": str(stale.began_at)},
+        )
+        closed.append(stale.apply_id)
+    if not closed:
+        return plan, []
+    store.flush()
+    kept = tuple(w for w in plan.warnings if UNFINISHED not in w.message)
+    lines = [
+        f"Closed apply {a}, which did not finish: nothing of it is left to send." for a in closed
+    ]
+    return dataclasses.replace(plan, warnings=kept), lines

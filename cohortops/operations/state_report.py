@@ -6,15 +6,24 @@ terminal.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
+import os
+import socket
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cohortops.apply.actor import Actor
 from cohortops.config.rules import suggest
 from cohortops.errors import StateError
 from cohortops.operations.report_format import iso, to_json, when
 from cohortops.state import Store
+from cohortops.state.snapshot import LockInfo
+
+if TYPE_CHECKING:
+    from cohortops.operations.context import App
 
 
 def state_list_lines(store: Store, fmt: str = "text") -> Iterator[str]:
@@ -107,13 +116,71 @@ def forget(store: Store, cohort_id: str, actor: Actor) -> str:
     )
 
 
-def unlock(store: Store, lock_id: str, actor: Actor) -> str:
+def holder_alive(info: LockInfo) -> bool:
+    """Whether the lock's holder is a live process on this machine (unknown elsewhere)."""
+    if info.pid is None or info.host != socket.gethostname() or info.pid == os.getpid():
+        return False
+    try:
+        os.kill(info.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def unlock(store: Store, lock_id: str, actor: Actor, *, force: bool = False) -> str:
+    """Remove a lock whose holder is gone (or, with ``force``, a live one), audited."""
+    current = store.current_lock()
+    alive = current is not None and current.id == lock_id and holder_alive(current)
+    if current is not None and alive and not force:
+        raise StateError(
+            f"Lock {lock_id} is held by a live process: pid {current.pid} on {current.host} "
+            f"({current.describe()}).",
+            hint="Stop that process (Ctrl-C or SIGTERM lets it record what it sent), or pass "
+            "--force to unlock anyway.",
+        )
     info = store.unlock(lock_id)
-    store.append_audit(
-        "state.unlock",
-        actor.who,
-        None,
-        {"lock_id": info.id, "holder": info.who, "operation": info.operation, **actor.as_dict()},
-    )
-    store.flush()
-    return f"Removed {info.describe()}."
+    with store.lock("state unlock", actor.who):
+        store.append_audit(
+            "state.unlock",
+            actor.who,
+            None,
+            {
+                "lock_id": info.id,
+                "holder": info.who,
+                "operation": info.operation,
+                "holder_pid": info.pid,
+                "holder_host": info.host,
+                "holder_alive": alive,
+                "forced": force,
+                **actor.as_dict(),
+            },
+        )
+        store.flush()
+    return f"Removed {info.describe()}; recorded in the audit log."
+
+
+def backup_state(app: App, destination: Path | None) -> str:
+    from cohortops.state.backup import backup, default_destination, sqlite_path
+
+    path = sqlite_path(app.config.state, Path.cwd())
+    target = destination or default_destination(path, dt.datetime.now(dt.UTC))
+    with app.store() as store, store.lock("state backup", app.actor().who):
+        backup(path, target)
+    return f"Backed up {path} to {target}."
+
+
+def restore_state(app: App, backup_dir: Path) -> str:
+    from cohortops.state.backup import restore, sqlite_path
+
+    path = sqlite_path(app.config.state, Path.cwd())
+    moved = restore(path, backup_dir, dt.datetime.now(dt.UTC))
+    kept = f" The replaced file is kept as {moved}." if moved else ""
+    actor = app.actor()
+    with app.store() as store, store.lock("state restore", actor.who):
+        store.append_audit(
+            "state.restore", actor.who, None, {"from": str(backup_dir), **actor.as_dict()}
+        )
+        store.flush()
+    return f"Restored {path} from {backup_dir}.{kept}"

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import io
 import os
 import struct
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import orjson
 import pyarrow as pa
@@ -31,6 +32,32 @@ from cohortops.plan.model import FORMAT_VERSION, Plan, empty_ids
 KIND = "cohortops-plan"
 MANIFEST = "manifest.json"
 PLAN_JSON = "plan.json"
+KEY_ENV = "COHORTOPS_PLAN_KEY"
+SIGNATURE_ALG = "hmac-sha256"
+# Decompressed-size bounds (zip bombs): the manifest and plan.json hold no member ids.
+MAX_MANIFEST_BYTES = 1 << 20
+MAX_PLAN_JSON_BYTES = 256 << 20
+MAX_MEMBERS_BYTES = 8 << 30  # one cohort's parquet, and its decoded columns
+MAX_PARQUET_RATIO = 64  # decoded column bytes per stored byte (ids compress ~3-6x)
+
+
+def plan_key(environ: Mapping[str, str] | None = None) -> bytes | None:
+    """The plan-signing key (``COHORTOPS_PLAN_KEY``), or None when unset or empty."""
+    value = (os.environ if environ is None else environ).get(KEY_ENV, "")
+    return value.encode() if value else None
+
+
+def _mac(key: bytes, digest: str) -> str:
+    return hmac.new(key, f"{KIND}:{digest}".encode(), hashlib.sha256).hexdigest()
+
+
+def signing_line(signed: bool, verified: bool) -> str:
+    """What the plan header says about the file's signature."""
+    if signed and verified:
+        return f"Plan file: signed ({SIGNATURE_ALG}, verified with {KEY_ENV})."
+    if signed:
+        return f"Plan file: signed, NOT verified ({KEY_ENV} is not set here)."
+    return f"Plan file: UNSIGNED (anyone who can edit it can change it; set {KEY_ENV} to sign)."
 
 
 def plan_digest(plan: Plan) -> str:
@@ -43,19 +70,47 @@ def plan_digest(plan: Plan) -> str:
     return h.hexdigest()
 
 
+_HASH_SLICE = 1 << 20  # ids cast to large_string at a time: bounds the copy, not the result
+
+
 def _hash_ids(update: Callable[[bytes | memoryview], None], ids: IdArray) -> None:
-    """Length-prefixed ids, independent of string vs large_string, chunking or slicing."""
-    array = _large(ids)
-    n = len(array)
+    """Length-prefixed ids, independent of string vs large_string, chunking or slicing.
+
+    Hashes 8-byte lengths of every id, then every id's bytes, one slice at a time, so a
+    10M-id array is never copied whole (a large_string copy of it would be ~200 MB)."""
+    chunks = _chunks(ids)
+    n = sum(len(c) for c in chunks)
     update(struct.pack("<q", n))
     if n == 0:
         return
-    lengths = pc.binary_length(array)
-    update(memoryview(lengths.buffers()[1])[lengths.offset * 8 : (lengths.offset + n) * 8])
-    offsets = array.buffers()[1]
-    start = struct.unpack_from("<q", offsets, array.offset * 8)[0]
-    end = struct.unpack_from("<q", offsets, (array.offset + n) * 8)[0]
-    update(memoryview(array.buffers()[2])[start:end])
+    for part in _slices(chunks):
+        lengths = pc.binary_length(part).cast(pa.int64())
+        update(
+            memoryview(lengths.buffers()[1])[lengths.offset * 8 : (lengths.offset + len(part)) * 8]
+        )
+    for part in _slices(chunks):
+        offsets = part.buffers()[1]
+        start = struct.unpack_from("<q", offsets, part.offset * 8)[0]
+        end = struct.unpack_from("<q", offsets, (part.offset + len(part)) * 8)[0]
+        update(memoryview(part.buffers()[2])[start:end])
+
+
+def _chunks(ids: IdArray | pa.ChunkedArray | Sequence[str]) -> list[pa.Array]:
+    if isinstance(ids, pa.ChunkedArray):
+        chunks = list(ids.chunks)
+    elif isinstance(ids, pa.Array):
+        chunks = [ids]
+    else:
+        chunks = [pa.array(list(cast(Sequence[str], ids)), type=pa.large_string())]
+    if any(c.null_count for c in chunks):
+        raise PlanError("A plan cannot hold a null member id.")
+    return chunks
+
+
+def _slices(chunks: list[pa.Array]) -> Iterator[pa.Array]:
+    for chunk in chunks:
+        for start in range(0, len(chunk), _HASH_SLICE):
+            yield chunk.slice(start, _HASH_SLICE).cast(pa.large_string())
 
 
 def _large(ids: IdArray | pa.ChunkedArray | Sequence[str]) -> pa.Array:
@@ -69,11 +124,21 @@ def _large(ids: IdArray | pa.ChunkedArray | Sequence[str]) -> pa.Array:
     return array.cast(pa.large_string())
 
 
-def write_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
-    """Write ``plan`` atomically: readers see the old file or the complete new one."""
+def write_plan(
+    plan: Plan, path: str | os.PathLike[str], key: bytes | Literal["env"] | None = "env"
+) -> bool:
+    """Write ``plan`` atomically: readers see the old file or the complete new one.
+
+    Signed (HMAC-SHA256 over the digest) when a key is given or ``COHORTOPS_PLAN_KEY`` is set;
+    returns whether it was signed.
+    """
     target = Path(path)
     data = plan_to_dict(plan)
-    manifest = {"kind": KIND, "format_version": FORMAT_VERSION, "digest": plan_digest(plan)}
+    digest = plan_digest(plan)
+    manifest: dict[str, Any] = {"kind": KIND, "format_version": FORMAT_VERSION, "digest": digest}
+    secret = plan_key() if key == "env" else key
+    if secret is not None:
+        manifest["signature"] = {"alg": SIGNATURE_ALG, "mac": _mac(secret, digest)}
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as raw:
@@ -95,16 +160,28 @@ def write_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return secret is not None
 
 
 def _parquet(to_add: IdArray, to_remove: IdArray) -> bytes:
-    adds, removes = _large(to_add), _large(to_remove)
+    ids: pa.Array | None = None
+    strings = isinstance(to_add, pa.Array) and isinstance(to_remove, pa.Array)
+    if strings and to_add.type == to_remove.type == pa.string():
+        # Kept as string (32-bit offsets) when it fits: no widening copy here, and the
+        # reader gets the type it returns, without another copy.
+        with contextlib.suppress(pa.ArrowException):
+            ids = pa.concat_arrays([to_add, to_remove])
+    if ids is not None and ids.null_count:
+        raise PlanError("A plan cannot hold a null member id.")
+    adds_n, removes_n = len(to_add), len(to_remove)
+    if ids is None:
+        ids = pa.concat_arrays([_large(to_add), _large(to_remove)])
     table = pa.table(
         {
-            "id": pa.concat_arrays([adds, removes]),
-            "remove": pa.concat_arrays(
-                [pa.repeat(False, len(adds)), pa.repeat(True, len(removes))]
-            ).cast(pa.bool_()),
+            "id": ids,
+            "remove": pa.concat_arrays([pa.repeat(False, adds_n), pa.repeat(True, removes_n)]).cast(
+                pa.bool_()
+            ),
         }
     )
     sink = io.BytesIO()
@@ -112,9 +189,18 @@ def _parquet(to_add: IdArray, to_remove: IdArray) -> bytes:
     return sink.getvalue()
 
 
-def read_plan(path: str | os.PathLike[str]) -> Plan:
-    """Read a plan file; a missing, foreign, corrupt or newer file raises a one-line PlanError."""
+def read_plan(path: str | os.PathLike[str], key: bytes | Literal["env"] | None = "env") -> Plan:
+    """Read a plan file; a missing, foreign, corrupt, oversized, newer, unsigned (when a key is
+    set) or mis-signed file raises a one-line PlanError."""
+    return read_plan_checked(path, key)[0]
+
+
+def read_plan_checked(
+    path: str | os.PathLike[str], key: bytes | Literal["env"] | None = "env"
+) -> tuple[Plan, str]:
+    """The plan and the header line saying how it is signed."""
     source = Path(path)
+    secret = plan_key() if key == "env" else key
     if not source.is_file():
         raise PlanError(
             f"Plan file {source} does not exist.", hint="Save one with `cohortops plan --out FILE`."
@@ -122,8 +208,9 @@ def read_plan(path: str | os.PathLike[str]) -> Plan:
     try:
         with zipfile.ZipFile(source) as zf:
             manifest = _manifest(zf, source)
-            data = orjson.loads(zf.read(PLAN_JSON))
-            plan = plan_from_dict(data, lambda _i, c: _members(zf, c))
+            signed = _check_signature(manifest, secret, source)
+            data = orjson.loads(_bounded(zf, PLAN_JSON, MAX_PLAN_JSON_BYTES, source))
+            plan = plan_from_dict(data, lambda _i, c: _members(zf, c, source))
     except PlanError:
         raise
     except (zipfile.BadZipFile, KeyError, TypeError, ValueError, OSError, pa.ArrowException) as e:
@@ -137,12 +224,47 @@ def read_plan(path: str | os.PathLike[str]) -> Plan:
             f"Plan file {source} is corrupt (its digest does not match its contents).",
             hint="Run `cohortops plan` again to make a new one.",
         )
-    return plan
+    return plan, signing_line(signed, secret is not None)
+
+
+def _check_signature(manifest: Mapping[str, Any], key: bytes | None, source: Path) -> bool:
+    signature = manifest.get("signature")
+    signed = isinstance(signature, dict)
+    if key is None:
+        return signed
+    if not signed:
+        raise PlanError(
+            f"Plan file {source} is unsigned, and {KEY_ENV} is set: refusing it.",
+            hint=f"Make the plan where {KEY_ENV} is set (the same key), then apply that file.",
+        )
+    assert isinstance(signature, dict)
+    mac = signature.get("mac")
+    if signature.get("alg") != SIGNATURE_ALG or not isinstance(mac, str):
+        raise PlanError(f"Plan file {source} has an unknown signature; refusing it.")
+    if not hmac.compare_digest(mac, _mac(key, str(manifest["digest"]))):
+        raise PlanError(
+            f"Plan file {source} is not signed with this {KEY_ENV}: it was changed after it "
+            "was made, or made with another key. Refusing it.",
+            hint="Run `cohortops plan --out FILE` again and review that plan.",
+        )
+    return True
+
+
+def _bounded(zf: zipfile.ZipFile, name: str, limit: int, source: Path) -> bytes:
+    """An archive member, refused (one line) when it decompresses beyond ``limit``. zipfile
+    stops at the declared size, so checking the declaration bounds what is inflated."""
+    info = zf.getinfo(name)
+    if info.file_size > limit:
+        raise PlanError(
+            f"Plan file {source} is refused: {name} decompresses to {info.file_size:,} bytes, "
+            f"over the {limit:,}-byte bound."
+        )
+    return zf.read(info)
 
 
 def _manifest(zf: zipfile.ZipFile, source: Path) -> Mapping[str, Any]:
     try:
-        manifest = orjson.loads(zf.read(MANIFEST))
+        manifest = orjson.loads(_bounded(zf, MANIFEST, MAX_MANIFEST_BYTES, source))
     except (KeyError, orjson.JSONDecodeError):
         manifest = None
     if not isinstance(manifest, dict) or manifest.get("kind") != KIND:
@@ -161,17 +283,44 @@ def _manifest(zf: zipfile.ZipFile, source: Path) -> Mapping[str, Any]:
     return manifest
 
 
-def _members(zf: zipfile.ZipFile, cohort: Mapping[str, Any]) -> tuple[IdArray, IdArray]:
+def _members(
+    zf: zipfile.ZipFile, cohort: Mapping[str, Any], source: Path
+) -> tuple[IdArray, IdArray]:
     name = cohort.get("members_file")
     if name is None:
         return empty_ids(), empty_ids()
     if not isinstance(name, str):
         raise TypeError("members_file is not a string")
-    table = pq.read_table(pa.BufferReader(zf.read(name)))
-    ids, remove = table.column("id").combine_chunks(), table.column("remove").combine_chunks()
+    raw = _bounded(zf, name, MAX_MEMBERS_BYTES, source)
+    metadata = pq.ParquetFile(pa.BufferReader(raw)).metadata
+    decoded = (
+        sum(
+            metadata.row_group(g).column(c).total_uncompressed_size
+            for g in range(metadata.num_row_groups)
+            for c in range(metadata.num_columns)
+        )
+        + 16 * metadata.num_rows
+    )  # RLE/dictionary pages expand per row too
+    if decoded > MAX_MEMBERS_BYTES or decoded > MAX_PARQUET_RATIO * max(len(raw), 1 << 16):
+        raise PlanError(
+            f"Plan file {source} is refused: {name} decodes to {decoded:,} bytes from "
+            f"{len(raw):,} (a compression bomb, or over the {MAX_MEMBERS_BYTES:,}-byte bound)."
+        )
+    table = pq.read_table(pa.BufferReader(raw))
+    ids, remove = _one_chunk(table.column("id")), _one_chunk(table.column("remove"))
+    del table
     if ids.null_count or remove.null_count:
         raise ValueError("null member id")
+    removes = pc.sum(remove).as_py() or 0
+    if removes == 0:  # a first plan: every id is an add, no filtered copy
+        return _compact(ids), empty_ids()
+    if removes == len(ids):
+        return empty_ids(), _compact(ids)
     return _compact(ids.filter(pc.invert(remove))), _compact(ids.filter(remove))
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _compact(ids: pa.Array) -> IdArray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cohortops.config.confine import forbidden
 from cohortops.config.model import FileSource
 from cohortops.errors import SourceError
 from cohortops.sources.hygiene import BAD_JSON, HEADER, NOT_OBJECT, one_line, scalar_to_raw
@@ -52,8 +54,34 @@ def unreadable(source: FileSource, cohort_id: str, detail: str) -> SourceError:
     )
 
 
+_EXCERPT = 120
+_NAME = 32
+
+
+def _masked_name(name: str, secrets: list[str]) -> str:
+    text = "".join(c if c.isprintable() else "?" for c in name[: _NAME * 4])
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    if "=" in text:  # KEY=value: a header never needs one; never show the value
+        text = text.split("=", 1)[0] + "=***"
+    return text if len(text) <= _NAME else text[: _NAME - 1] + "…"
+
+
+def header_excerpt(names: tuple[str, ...]) -> str:
+    """A short, sanitised excerpt of a header for an error message: printable characters only,
+    environment values and anything after ``=`` masked, each name and the whole cut short."""
+    secrets = sorted((v for v in os.environ.values() if len(v) >= 6), key=len, reverse=True)
+    shown = ""
+    for count, name in enumerate(names):
+        part = _masked_name(name, secrets)
+        if len(shown) + len(part) > _EXCERPT:
+            return shown + f", … ({len(names) - count} more)"
+        shown = part if not shown else f"{shown}, {part}"
+    return shown
+
+
 def _no_column(source: FileSource, cohort_id: str, names: tuple[str, ...]) -> SourceError:
-    shown = ", ".join(names[:20]) + (", …" if len(names) > 20 else "")
+    shown = header_excerpt(names)
     what = "field" if source.format == "jsonl" else "column"
     return SourceError(
         f"Cohort {cohort_id}: {source.path} has no {what} '{source.column}' (found: {shown}).",
@@ -62,6 +90,13 @@ def _no_column(source: FileSource, cohort_id: str, names: tuple[str, ...]) -> So
 
 
 def _check_exists(source: FileSource, cohort_id: str) -> None:
+    system = forbidden(source.path)
+    if system is not None:
+        raise SourceError(
+            f"Cohort {cohort_id}: source file {source.path} is under {system}, which is never "
+            "read as a source.",
+            hint="Point `source.file` at a data file inside the project.",
+        )
     if not source.path.is_file():
         raise missing_file(source, cohort_id)
 

@@ -158,6 +158,14 @@ def recent(
     return [_entry(row) for row in rows[:limit]]
 
 
+def head(db: Db) -> tuple[int, str]:
+    """The newest entry's seq and hash, as the meta row records them."""
+    with db.read("reading the audit head") as tx:
+        row = tx.one("SELECT audit_head_seq, audit_head_hash FROM cohortops_meta WHERE id = 1")
+    assert row is not None
+    return int(row[0]), str(row[1])
+
+
 def verify(db: Db) -> AuditProblem | None:
     with db.read("verifying the audit log") as tx:
         head = tx.one("SELECT audit_head_seq, audit_head_hash FROM cohortops_meta WHERE id = 1")

@@ -79,6 +79,7 @@ def fold(
     ref: str | None = None
     try:
         count = write_compacted(duck, old_path, deltas, staged)
+        staged.chmod(0o600)  # DuckDB replaces the file: member ids stay owner-only
         sha, size = file_digest(staged)
         with write() as tx:
             if count:

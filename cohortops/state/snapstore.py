@@ -81,8 +81,12 @@ class SnapshotStore(ABC):
         self.directory = directory
 
     def staging_path(self, cohort_id: str, generation: int) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        return self.directory / f".{safe_name(cohort_id)}-{generation}.{uuid.uuid4().hex}.tmp"
+        """A new, empty 0600 file in the (0700 when created) snapshot directory; writers
+        truncate it, so the snapshot keeps owner-only permissions when published."""
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self.directory / f".{safe_name(cohort_id)}-{generation}.{uuid.uuid4().hex}.tmp"
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+        return path
 
     @abstractmethod
     def publish(self, tx: Tx, cohort_id: str, generation: int, staged: Path, sha: str) -> str:

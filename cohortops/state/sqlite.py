@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from cohortops.config.model import StateConfig
@@ -24,6 +25,7 @@ from cohortops.state.sqlcore import SQLITE, Db, Tx, ensure_schema
 from cohortops.state.sqlstore import SqlStore
 
 DEFAULT_PATH = Path(".cohortops") / "state.db"
+_CREATING_SECONDS = 3.0
 
 
 class FileLock:
@@ -40,7 +42,7 @@ class FileLock:
     def _open_locked(self) -> int | None:
         while True:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             except OSError as exc:
                 raise StateError(
                     f"Cannot open the state lock file {self.path}: {exc.strerror}.",
@@ -87,10 +89,20 @@ class FileLock:
             self.path.unlink()
 
 
-def _corrupt(path: Path, exc: BaseException) -> StateError:
+def _recovery(path: Path) -> str:
+    snapshots = path.parent / f"{path.stem}.snapshots"
+    kept = f"; the snapshots directory {snapshots} is still there" if snapshots.exists() else ""
+    return (
+        f"Restore the last backup with `cohortops state restore BACKUP`{kept}. Only if no "
+        "backup exists, move the file away to start an empty state (every member is then "
+        "planned again and none removed)."
+    )
+
+
+def _corrupt(path: Path, exc: BaseException | str) -> StateError:
     return StateError(
-        f"State file {path} is not a readable SQLite database ({exc}).",
-        hint="Restore it from a backup, or move it away to start a new state.",
+        f"State file {path} is not a valid cohortops state ({exc}).",
+        hint=_recovery(path),
     )
 
 
@@ -112,6 +124,40 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _has_no_tables(db: Db) -> bool:
+    with db.read("reading the state tables") as tx:
+        found = tx.scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'cohortops_meta'"
+        )
+    return not found
+
+
+_HEADER = b"SQLite format 3\x00"
+
+
+def _check_header(path: Path, mtime: float) -> None:
+    """Before SQLite touches it (it would turn an empty file into an empty database)."""
+    while True:
+        with path.open("rb") as handle:
+            head = handle.read(len(_HEADER))
+        if head == _HEADER:
+            return
+        if time.time() - mtime >= _CREATING_SECONDS:
+            break
+        time.sleep(0.05)  # another process created it a moment ago and is setting it up
+    size = path.stat().st_size
+    raise _corrupt(path, "empty file" if size == 0 else f"{size} bytes, not an SQLite database")
+
+
+def _being_created(db: Db, mtime: float) -> bool:
+    """Another process created the file a moment ago and is creating its tables: wait."""
+    while time.time() - mtime < _CREATING_SECONDS:
+        time.sleep(0.05)
+        if not _has_no_tables(db):
+            return True
+    return False
+
+
 def _needs_setup(db: Db) -> bool:
     """Readers must not take the write lock just to find the tables already there."""
     try:
@@ -131,16 +177,29 @@ def open_sqlite(config: StateConfig, cwd: Path, options: StoreOptions) -> SqlSto
     if path.is_dir():
         raise StateError(f"State path {path} is a directory; state.path must name a file.")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Created here, owner-only (it holds user ids and the audit log); SQLite gives its
+        # -wal and -shm files the database file's permissions.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        os.close(fd)
+        fresh = True
+    except FileExistsError:
+        fresh = False
     except OSError as exc:
         raise StateError(f"Cannot create the state directory {path.parent}: {exc}.") from exc
     location = f"sqlite state {path}"
+    before = path.stat()
+    if not fresh:
+        _check_header(path, before.st_mtime)
     try:
         conn = _connect(path)
     except sqlite3.DatabaseError as exc:
         raise _corrupt(path, exc) from exc
     db = Db(conn, SQLITE, location, (sqlite3.Error,))
     try:
+        if not fresh and _has_no_tables(db) and not _being_created(db, before.st_mtime):
+            size = before.st_size
+            raise _corrupt(path, "empty file" if size == 0 else f"{size} bytes, no state tables")
         if _needs_setup(db):
             with db.transaction("BEGIN IMMEDIATE", "creating the state tables") as tx:
                 ensure_schema(tx, options, location)

@@ -1,8 +1,7 @@
 """The one :class:`Store` implementation; backends differ only in what they plug into it.
 
 A backend provides the :class:`Db` (connection + dialect), where snapshots live and how the OS
-lock is taken. Everything else -- cohorts, members, audit, history, locking rules, the writer
-thread -- is this shared core.
+lock is taken. Cohorts, members, audit, history, locking rules, the writer: this shared core.
 """
 
 from __future__ import annotations
@@ -363,6 +362,9 @@ class SqlStore(DashboardReads, Store):
         self, cohort_id: str | None = None, since: dt.datetime | int | None = None
     ) -> Iterator[AuditEntry]:
         return auditlog.entries(self._db, cohort_id, since)
+
+    def audit_head(self) -> tuple[int, str]:
+        return auditlog.head(self._db)
 
     def verify_audit(self) -> AuditProblem | None:
         return auditlog.verify(self._db)

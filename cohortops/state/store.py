@@ -157,6 +157,11 @@ class Store(ABC):
         """Entries in seq order; ``since`` is a first time (``at >= since``) or a first seq."""
 
     @abstractmethod
+    def audit_head(self) -> tuple[int, str]:
+        """The newest entry's seq and hash as the state records them (0 and the genesis hash
+        when the log is empty): what an anchor kept elsewhere records."""
+
+    @abstractmethod
     def verify_audit(self) -> AuditProblem | None:
         """The first entry that was edited, deleted or reordered, or None when intact."""
 

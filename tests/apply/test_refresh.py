@@ -32,7 +32,7 @@ def run_apply(project: Project, **options: object) -> list[str]:
         progress=Progress(enabled=False),
         client_options=dict(FAST_CLIENT),
         export=FAST,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
     return list(lines)
 

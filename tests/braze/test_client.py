@@ -157,10 +157,55 @@ def test_unattributable_partial_error_fails_the_whole_batch(
     assert [i for i, _ in result.failed] == ["u1", "u2"]
 
 
-def test_any_2xx_without_json_counts_as_accepted(make_client: MakeClient) -> None:
-    script = Script(httpx.Response(202, content=b"queued"))
-    result = make_client(script).track_attributes(track_batch())
-    assert result.acknowledged == ("u1", "u2", "u3")
+NGINX = b"<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head></html>"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, content=NGINX, headers={"content-type": "text/html"}),
+        httpx.Response(202, content=b"queued"),
+        httpx.Response(204),
+        httpx.Response(200, content=b'{"ok": true}', headers={"content-type": "application/json"}),
+        httpx.Response(200, content=b'{"message": "success", "attributes_processed": "3"}'),
+    ],
+)
+def test_a_2xx_that_is_not_brazes_acknowledges_nothing(
+    make_client: MakeClient, response: httpx.Response
+) -> None:
+    result = make_client(Script(response)).track_attributes(track_batch())
+    assert result.acknowledged == ()
+    assert [i for i, _ in result.failed] == ["u1", "u2", "u3"]
+    error = result.error
+    assert isinstance(error, BrazeRequestError) and error.aborts_run
+    assert "POST /users/track" in str(error) and str(response.status_code) in str(error)
+    assert "nothing of this request was recorded" in str(error)
+
+
+def test_not_acknowledged_names_content_type_and_masked_first_bytes(
+    make_client: MakeClient,
+) -> None:
+    page = b"<html>\x00 key rest-key-123 " + b"x" * 5000
+    response = httpx.Response(200, content=page, headers={"content-type": "text/html; charset=x"})
+    error = make_client(Script(response)).track_attributes(track_batch()).error
+    message = str(error)
+    assert "200 text/html" in message and "<html>" in message
+    assert "rest-key-123" not in message and "\x00" not in message
+    assert len(message) < 400
+
+
+def test_cohort_import_and_export_need_brazes_acknowledgement(make_client: MakeClient) -> None:
+    html = httpx.Response(200, content=NGINX, headers={"content-type": "text/html"})
+    client = make_client(Script(html, html, html))
+    result = client.cohort_import(cohort_batch(), **PARTNER)
+    assert result.acknowledged == () and result.error is not None
+    assert "secret-789" not in str(result.error)
+    with pytest.raises(BrazeRequestError, match="not Braze's acknowledgement"):
+        client.create_or_rename_cohort(
+            "kubit", "c", "C", created_at=datetime(2024, 5, 1, tzinfo=UTC), **PARTNER
+        )
+    with pytest.raises(BrazeRequestError, match="not Braze's acknowledgement"):
+        client.export_ids(["u1"])
 
 
 # -- non-retryable 4xx -------------------------------------------------------------------------
@@ -462,3 +507,18 @@ def test_empty_batch_sends_nothing(make_client: MakeClient) -> None:
 def test_bad_endpoint_is_a_clear_error() -> None:
     with pytest.raises(BrazeError, match="not an http"):
         BrazeClient("rest.fra-01.braze.eu", "k", destination_id="d")
+
+
+def test_rate_limit_budget_wording_says_what_ran_out_and_what_to_change(
+    make_client: MakeClient,
+) -> None:
+    script = Script(ok(), ok(), ok())
+    client = make_client(script, requests_per_second=0.001, max_retry_seconds=5)
+    results = [client.track_attributes(track_batch((f"u{n}",))) for n in range(3)]
+    errors = [r.error for r in results if r.error is not None]
+    assert errors, "a slot every 1000 s must exhaust a 5 s budget"
+    message = f"{errors[0]} {errors[0].hint}"
+    assert "0 attempt(s)" not in message
+    assert "ran out of its retry budget" in message and "rate limited" in message
+    assert "requests_per_second of destination braze-prod" in message
+    assert "retry budget" in errors[0].hint  # type: ignore[operator]

@@ -159,3 +159,31 @@ def test_root_is_absolute_so_the_planner_never_reads_the_cwd(
     (tmp_path / "a.yaml").write_text("version: 1\n")
     monkeypatch.chdir(tmp_path)
     assert load_config(Path(".")).root == tmp_path.resolve()
+
+
+def test_billion_laughs_is_refused_before_expansion(tmp_path: Path) -> None:
+    levels = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for n in range(1, 10):
+        prev = f"*a{n - 1}"
+        levels.append(f"a{n}: &a{n} [{', '.join([prev] * 10)}]")
+    (tmp_path / "a.yaml").write_text("version: 1\n" + "\n".join(levels) + "\n")
+    (line,) = errors_of(tmp_path)
+    assert line.startswith(f"{tmp_path}/a.yaml:") and "expand to more than 100,000" in line
+
+
+def test_recursive_alias_is_one_located_line(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("version: 1\nx: &x\n  y: *x\n")
+    (line,) = errors_of(tmp_path)
+    assert line.startswith(f"{tmp_path}/a.yaml:") and "recursive YAML alias" in line
+
+
+def test_small_aliases_still_work(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("version: 1\nx: &x {a: 1}\ny: *x\n")
+    assert all("YAML alias" not in line for line in errors_of(tmp_path))
+
+
+@pytest.mark.parametrize("nest", ["[" * 5000 + "]" * 5000, "{a: " * 5000 + "1" + "}" * 5000])
+def test_deep_nesting_is_one_located_line(tmp_path: Path, nest: str) -> None:
+    (tmp_path / "a.yaml").write_text(f"version: 1\nx: {nest}\n")
+    (line,) = errors_of(tmp_path)
+    assert line.startswith(f"{tmp_path}/a.yaml:2:") and "nesting deeper than 64" in line

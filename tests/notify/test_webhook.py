@@ -155,3 +155,45 @@ def test_webhook_goes_through_the_proxy_the_environment_names(
         proxy.close()
     assert sent == Delivery("webhook", True, "HTTP 200")
     assert proxy.requests == [f"POST {webhook.url}"] and len(webhook.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "169.254.169.254",
+        "169.254.10.1",
+        "[fd00:ec2::254]",
+        "[fe80::1]",
+        "[::ffff:169.254.169.254]",
+        "metadata.google.internal",
+    ],
+)
+def test_webhook_refuses_link_local_and_metadata_addresses(host: str) -> None:
+    def never(request: Any) -> Any:
+        raise AssertionError("nothing may be sent")
+
+    url = f"http://{host}/latest/meta-data/{HOOK_TOKEN}"
+    [sent] = deliver(
+        hook_notify(), report(), environ={"HOOK_URL": url}, transport=MockTransport(never)
+    )
+    assert not sent.ok
+    assert "link-local or cloud metadata" in sent.detail or "metadata name" in sent.detail
+    assert "COHORTOPS_WEBHOOK_ALLOW_LINK_LOCAL=1" in sent.detail and HOOK_TOKEN not in sent.detail
+
+
+def test_link_local_can_be_allowed_explicitly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cohortops.notify.addresses import refused_target
+
+    url = "http://169.254.169.254/x"
+    assert refused_target(url, resolve=False) is not None
+    monkeypatch.setenv("COHORTOPS_WEBHOOK_ALLOW_LINK_LOCAL", "1")
+    assert refused_target(url, resolve=False) is None
+    assert refused_target("http://10.0.0.5/hook", resolve=False, environ={}) is None
+
+
+def test_webhook_never_follows_a_redirect_to_metadata(webhook: WebhookReceiver) -> None:
+    webhook.statuses = [302]
+    webhook.headers = {"Location": "http://169.254.169.254/latest/meta-data/"}
+    [sent] = deliver(hook_notify(), report(), environ={"HOOK_URL": webhook.url})
+    assert not sent.ok and "redirects are never followed" in sent.detail
+    assert len(webhook.requests) == 1

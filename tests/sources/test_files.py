@@ -190,3 +190,26 @@ def test_parquet_errors(tmp_path: Path) -> None:
     broken = write(tmp_path / "broken.parquet", "not parquet")
     with pytest.raises(SourceError, match="cannot read parquet source"):
         read_source_arrow(FileSource(path=broken, format="parquet"), "c")
+
+
+def test_missing_column_error_shows_only_a_masked_header_excerpt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cohortops.config.model import FileSource
+    from cohortops.sources.files import csv_layout
+
+    monkeypatch.setenv("SOME_TOKEN", "tok-9f8e7d6c5b")
+    path = tmp_path / "env.csv"
+    header = [
+        "BRAZE_API_KEY=SECRET123",
+        "x tok-9f8e7d6c5b y",
+        "a\x1bb",
+        *[f"c{i}" for i in range(99)],
+    ]
+    path.write_text(",".join(header) + "\nv\n")
+    with pytest.raises(SourceError) as info:
+        csv_layout(FileSource(path=path, format="csv", column="nosuch"), "c")
+    message = str(info.value)
+    assert "SECRET123" not in message and "tok-9f8e7d6c5b" not in message
+    assert "\x1b" not in message and "BRAZE_API_KEY=***" in message
+    assert "more)" in message and len(message) < 400
