@@ -33,6 +33,7 @@ from cohortops.sandbox import (
     serve_in_thread,
 )
 from cohortops.sandbox.config import DEFAULT_LYTICS_TOKEN
+from cohortops.state.location import config_dir, locate_state
 
 POPULATION = 10_000  # user_000000 … user_009999, as scripts/generate_example_data.py assumes
 SECRETS = {
@@ -59,17 +60,15 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 def kept_state(config_path: Path) -> Path:
     """Where ``demo --keep`` leaves the state: the configuration's own SQLite state file."""
-    from cohortops.state.sqlite import DEFAULT_PATH
 
-    state = App(config_path).config.state
-    if state.backend != "sqlite":
+    location = locate_state(App(config_path).config)
+    if location.state.backend != "sqlite" or location.state.path is None:
         raise CohortopsError(
             "demo --keep keeps a SQLite state, but this configuration's state is in "
-            f"{state.backend}.",
+            f"{location.state.backend}.",
             hint="Unset COHORTOPS_STATE_URL or point -c at a configuration with a SQLite state.",
         )
-    path = state.path if state.path is not None else DEFAULT_PATH
-    return path if path.is_absolute() else Path.cwd() / path
+    return location.state.path
 
 
 def run_demo(config_path: Path, echo: Callable[[str], None], keep: Path | None = None) -> None:
@@ -115,8 +114,9 @@ def run_demo(config_path: Path, echo: Callable[[str], None], keep: Path | None =
         with app.store() as store:
             first = app.plan(store)
         echo(render(first, "text").rstrip("\n"))
+        kept_plan = config_dir(config) / "demo.plan"  # where `cohortops ui` lists plans
         if keep is not None:
-            write_plan(first, state.parent / "demo.plan")
+            write_plan(first, kept_plan)
 
         echo("\n$ cohortops apply --auto-approve")
         for line in apply_command(
@@ -147,7 +147,7 @@ def run_demo(config_path: Path, echo: Callable[[str], None], keep: Path | None =
         echo(f"\nSandbox saw {_requests(counters):,} requests. Braze now matches configs/.")
         if keep is not None:
             echo(
-                f"\nKept the state in {state} and the first plan in {state.parent / 'demo.plan'}."
+                f"\nKept the state in {state} and the first plan in {kept_plan}."
                 f" `cohortops ui -c {config_path}` shows them."
             )
 

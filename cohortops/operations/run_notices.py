@@ -31,19 +31,27 @@ _RESULTS: dict[str, RunResult] = {
 }
 
 
-def report_of(record: RunRecord, name: str, previous: str | None) -> RunReport:
+def report_of(
+    record: RunRecord,
+    name: str,
+    previous: str | None = None,
+    *,
+    result: RunResult | None = None,
+    error: str | None = None,
+) -> RunReport:
+    """The notification's view of a recorded run; ``result``/``error`` override the record's."""
     report = RunReport(
         cohort_id=record.cohort_id,
         cohort_name=name,
         trigger=record.trigger,
-        result=_RESULTS.get(record.result, "failed"),  # interrupted, abandoned: failed
+        result=result or _RESULTS.get(record.result, "failed"),  # interrupted, abandoned: failed
         started_at=record.started_at,
         ended_at=record.ended_at,
         added=record.added,
         removed=record.removed,
         failed=record.failed,
         total_members=record.total_members,
-        error=record.error,
+        error=error if error is not None else record.error,
         apply_id=record.apply_id,
     )
     return with_recovery(report, previous)

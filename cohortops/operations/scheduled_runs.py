@@ -26,7 +26,7 @@ from cohortops.errors import CohortopsError, Interrupted
 from cohortops.notify import RunReport, RunResult
 from cohortops.operations.apply_run import apply_plan
 from cohortops.operations.context import App
-from cohortops.operations.run_notices import last_results, notify_all, with_recovery
+from cohortops.operations.run_notices import last_results, notify_all, report_of, with_recovery
 from cohortops.plan.model import CohortPlan, Plan
 from cohortops.plan.summary import summarize
 from cohortops.state import Store
@@ -291,20 +291,7 @@ class _Run:
                 result,
                 total_members=cp.recorded_count,
             )
-        return RunReport(
-            cohort_id=cp.cohort_id,
-            cohort_name=cp.name,
-            trigger=record.trigger,
-            result=result,
-            started_at=record.started_at,
-            ended_at=record.ended_at,
-            added=record.added,
-            removed=record.removed,
-            failed=record.failed,
-            total_members=record.total_members,
-            error=error,
-            apply_id=record.apply_id,
-        )
+        return report_of(record, cp.name, result=result, error=error)
 
 
 def blocked_reasons(plan: Plan, overrides: frozenset[str]) -> dict[str, str]:

@@ -157,3 +157,17 @@ def state_line(plan: Plan, quote: Callable[[str], str] = str) -> str | None:
             "`cohortops apply` creates it there."
         )
     return f"State: {quote(where)}{how}, serial {plan.serial}."
+
+
+def row_notes(cp: CohortPlan, blocked: str, quote: Callable[[str], str]) -> list[str]:
+    """The notes column of a plan's cohort table (markdown and the dashboard alike)."""
+    notes = []
+    if cp.blocked_by:
+        notes.append(blocked)
+    if cp.baseline:
+        notes.append(f"baseline {num(cp.adds)}")
+    if cp.moved_from:
+        notes.append(f"from {quote(cp.moved_from)}")
+    if cp.settings_diff:
+        notes.append("settings")
+    return notes

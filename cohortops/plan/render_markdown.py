@@ -114,15 +114,7 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_LIMIT, sample: int = SAMP
 def _row(cp: CohortPlan) -> str:
     if cp.errored:
         return f"| ❗ | {code(cp.cohort_id, in_table=True)} | error | | | | could not be planned |"
-    notes = []
-    if cp.blocked_by:
-        notes.append("⛔ blocked")
-    if cp.baseline:
-        notes.append(f"baseline {fmt.num(cp.adds)}")
-    if cp.moved_from:
-        notes.append(f"from {code(cp.moved_from, in_table=True)}")
-    if cp.settings_diff:
-        notes.append("settings")
+    notes = fmt.row_notes(cp, "⛔ blocked", lambda moved: code(moved, in_table=True))
     adds = 0 if cp.baseline else cp.adds
     return (
         f"| {_ICONS[cp.action]} | {code(cp.cohort_id, in_table=True)} | {cp.action} | "

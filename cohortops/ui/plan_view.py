@@ -46,15 +46,7 @@ def _guard(g: Guard) -> Html:
 def _row(cp: CohortPlan) -> list[object]:
     if cp.errored:
         return ["error", h("<code>{}</code>", cp.cohort_id), "", "", "", "could not be planned"]
-    notes = []
-    if cp.blocked_by:
-        notes.append("blocked")
-    if cp.baseline:
-        notes.append(f"baseline {fmt.num(cp.adds)}")
-    if cp.moved_from:
-        notes.append(f"from {cp.moved_from}")
-    if cp.settings_diff:
-        notes.append("settings")
+    notes = fmt.row_notes(cp, "blocked", str)
     adds = 0 if cp.baseline else cp.adds
     return [
         cp.action,

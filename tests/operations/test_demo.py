@@ -57,9 +57,9 @@ def test_demo_keep_leaves_the_state_and_first_plan_for_the_dashboard(tmp_path: P
     lines: list[str] = []
     run_demo(configs, lines.append, keep=keep)
     assert "Kept the state in" in lines[-1]
-    plan = read_plan(keep.parent / "demo.plan")
-    assert plan.summary.members_to_add == 10_550
+    plan = read_plan(configs / "demo.plan")
+    assert plan.summary.members_to_add == 13_550
     with App(configs, state_override=StateConfig(path=keep)).store() as store:
-        assert len(store.runs()) == 4 and store.verify_audit() is None
+        assert len(store.runs()) == 5 and store.verify_audit() is None
     with pytest.raises(CohortopsError, match="already exists"):
         run_demo(configs, lines.append, keep=keep)

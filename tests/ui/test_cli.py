@@ -41,7 +41,7 @@ def test_demo_keep_then_ui_serves_the_demo(tmp_path: Path) -> None:
     shutil.copytree(REPO / "configs", tmp_path / "configs")
     kept = cohortops("demo", "--keep", cwd=tmp_path)
     assert kept.returncode == 0, kept.stderr
-    assert (tmp_path / ".cohortops" / "state.db").exists()
+    assert (tmp_path / "configs" / ".cohortops" / "state.db").exists()
     again = cohortops("demo", "--keep", cwd=tmp_path)
     assert again.returncode == 1 and "already exists" in again.stderr
     port = free_port()
@@ -69,7 +69,7 @@ def test_demo_keep_then_ui_serves_the_demo(tmp_path: Path) -> None:
         plans = httpx.get(base + "/plans", timeout=5).text
         assert "demo.plan" in plans
         plan = httpx.get(base + "/plan/" + plans.split('href="/plan/')[1].split('"')[0], timeout=5)
-        assert "Plan: 4 cohorts to change, +10,550 / -0 members" in plan.text
+        assert "Plan: 5 cohorts to change, +13,550 / -0 members" in plan.text
         assert "Stale" in plan.text  # the demo applied it since
     finally:
         server.terminate()
