@@ -8,6 +8,7 @@ unacknowledged is recorded.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -120,21 +121,15 @@ class Applier:
     def _record_abandoned(self, stale: ApplyJournal) -> None:
         """A killed apply's cohorts get a run row, so `history` shows what happened to them."""
         cohorts = stale.summary.get("cohorts", [])
+        why = (
+            f"apply {stale.apply_id} by {stale.who} stopped without finishing (killed or lost); "
+            f"closed by apply {self.apply_id}"
+        )
         for cohort_id in cohorts if isinstance(cohorts, list) else []:
-            self.store.record_run(
-                RunRecord(
-                    cohort_id=str(cohort_id),
-                    trigger=self.actor.trigger,
-                    started_at=stale.began_at,
-                    ended_at=self.now(),
-                    result="abandoned",
-                    apply_id=stale.apply_id,
-                    error=(
-                        f"apply {stale.apply_id} by {stale.who} stopped without finishing (killed "
-                        f"or lost); closed by apply {self.apply_id}"
-                    ),
-                )
+            run = RunRecord(
+                str(cohort_id), self.actor.trigger, stale.began_at, self.now(), "abandoned"
             )
+            self.store.record_run(dataclasses.replace(run, apply_id=stale.apply_id, error=why))
 
     def run(self) -> ApplyResult:
         check_guards(self.plan, self.overrides)

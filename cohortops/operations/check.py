@@ -44,7 +44,9 @@ def _probe(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, 
     return response.status_code, ""
 
 
-def _verdict(status: int | None, failure: str, accepted: str, key: str) -> tuple[bool, str]:
+def _verdict(
+    status: int | None, failure: str, accepted: str, key: str, service: str = "Braze"
+) -> tuple[bool, str]:
     if status is None:
         return False, f"cannot connect ({failure}); check rest_endpoint and the network"
     if status == 400 or 200 <= status < 300:
@@ -54,8 +56,8 @@ def _verdict(status: int | None, failure: str, accepted: str, key: str) -> tuple
     if status == 403:
         return False, f"HTTP 403: {key} lacks the permission (users.track)"
     if status in (301, 302, 307, 308, 404):
-        return False, f"HTTP {status}: rest_endpoint does not point at a Braze REST endpoint"
-    return False, f"HTTP {status}: Braze did not answer as expected; try again later"
+        return False, f"HTTP {status}: rest_endpoint does not point at a {service} REST endpoint"
+    return False, f"HTTP {status}: {service} did not answer as expected; try again later"
 
 
 def run_checks(config: Config) -> Iterator[CheckResult]:
@@ -67,6 +69,18 @@ def run_checks(config: Config) -> Iterator[CheckResult]:
             key = dest.api_key.reveal()
         except CohortopsError as exc:
             yield CheckResult(f"destination {dest_id}", "?", False, exc.message)
+            continue
+        if dest.kind == "lytics":
+            # An empty collect batch: authenticated like any write, and it changes no profile.
+            status, failure = _probe(
+                f"{base}/collect/json/{dest.stream}",
+                b"[]",
+                {"Authorization": key, "Content-Type": "application/json"},
+            )
+            ok, detail = _verdict(
+                status, failure, "reachable, Lytics token accepted", "api_key", "Lytics"
+            )
+            yield CheckResult(f"destination {dest_id}", base, ok, detail)
             continue
         status, failure = _probe(
             f"{base}/users/track",

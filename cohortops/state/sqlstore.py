@@ -53,10 +53,6 @@ def _last_error(end: GaveUp) -> BaseException:
     return end.last.error
 
 
-def _no_wait(seconds: float) -> None:
-    pass
-
-
 class SqlStore(DashboardReads, Store):
     def __init__(
         self,
@@ -142,7 +138,7 @@ class SqlStore(DashboardReads, Store):
                 raise failure
             return Again("the snapshot moved on", error=failure)
 
-        return retry(attempt, _REREAD, gave_up=_last_error, sleep=_no_wait)
+        return retry(attempt, _REREAD, gave_up=_last_error, sleep=lambda _seconds: None)
 
     def _moved_on(self, row: cohorts.CohortRow) -> bool:
         with self._db.read() as tx:

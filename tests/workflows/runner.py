@@ -9,6 +9,7 @@ copies. ``if: failure()`` steps run only after a failed step, as on GitHub.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from cohortops.sandbox import SandboxServer
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
@@ -137,6 +140,7 @@ def _uses(step: Mapping[str, Any], checkout: Path, expand: Any, artifacts: dict[
 
 
 SHIPPED_ENDPOINT = "https://rest.fra-01.braze.eu"
+SHIPPED_LYTICS = "https://api.lytics.io"
 
 
 def example_repository(into: Path, endpoint: str) -> Path:
@@ -145,6 +149,18 @@ def example_repository(into: Path, endpoint: str) -> Path:
     into.mkdir(parents=True)
     for part in ("configs", ".github", "schemas"):
         shutil.copytree(REPO / part, into / part)
+    lytics = f"{endpoint}/lytics"  # the sandbox serves Lytics' API under /lytics
     for path in (into / "configs").rglob("*.yaml"):
-        path.write_text(path.read_text().replace(SHIPPED_ENDPOINT, endpoint))
+        text = path.read_text().replace(SHIPPED_ENDPOINT, endpoint)
+        text = text.replace(SHIPPED_LYTICS, lytics).replace(
+            "id_field: external_id}", f"id_field: external_id, endpoint: '{lytics}'}}"
+        )
+        path.write_text(text)
     return into
+
+
+def serve_lytics_audiences(sandbox: SandboxServer) -> None:
+    """The example project's Lytics audience (churn_risk), from its shipped CSV."""
+    with (REPO / "configs" / "data" / "churn_risk.csv").open(newline="") as handle:
+        members = [row["user_id"] for row in csv.DictReader(handle)]
+    sandbox.add_lytics_audience({"id": "churn_risk", "ids": members})

@@ -16,9 +16,10 @@ import psycopg
 import pytest
 
 from cohortops.sandbox import SandboxConfig, SandboxServer, serve_in_thread
+from cohortops.sandbox.config import DEFAULT_LYTICS_TOKEN
 from cohortops.sandbox.testing import API_KEY, CLIENT_SECRET, PARTNER_KEY
 
-from .runner import REPO, example_repository
+from .runner import REPO, example_repository, serve_lytics_audiences
 
 DOC = REPO / "docs" / "gitops.md"
 SANDBOX = SandboxConfig(array_length_overrides={"lytics_segments": 100})
@@ -35,6 +36,7 @@ def start(port: int = 0) -> SandboxServer:
     server.seed_users(
         {"external_ids_range": {"prefix": "user_", "start": 0, "count": 10_000, "width": 6}}
     )
+    serve_lytics_audiences(server)
     return server
 
 
@@ -64,6 +66,7 @@ def test_every_command_of_the_gitops_page_works_as_described(
         BRAZE_API_KEY=API_KEY,
         KUBIT_PARTNER_KEY=PARTNER_KEY,
         BRAZE_DATA_IMPORT_KEY=CLIENT_SECRET,
+        LYTICS_TOKEN=DEFAULT_LYTICS_TOKEN,
     )
     ran: list[str] = []
 
@@ -98,7 +101,7 @@ def test_every_command_of_the_gitops_page_works_as_described(
         sh("cohortops plan --detailed-exitcode", 0)
 
         # A stale plan: reviewed, then another change is applied first.
-        drop_lines(data / "churn_risk.csv", 3)
+        drop_lines(data / "newsletter_engaged.jsonl", 3)
         sh("cohortops plan --out cohorts.plan", 0)
         drop_lines(data / "power_users.csv", 3)
         sh("cohortops apply --auto-approve", 0)  # the other change (not a command of the page)
@@ -110,7 +113,7 @@ def test_every_command_of_the_gitops_page_works_as_described(
 
         # A failed apply (Braze unreachable), then resumed.
         port = int(sandbox.base_url.rsplit(":", 1)[1])
-        drop_lines(data / "churn_risk.csv", 3)
+        drop_lines(data / "newsletter_engaged.jsonl", 3)
         sh("cohortops plan --out cohorts.plan", 0)
         sandbox.stop()
         failed = sh("cohortops apply cohorts.plan", 1)

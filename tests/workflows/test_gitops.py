@@ -15,9 +15,16 @@ import psycopg
 import pytest
 
 from cohortops.sandbox import SandboxConfig, SandboxServer, serve_in_thread
+from cohortops.sandbox.config import DEFAULT_LYTICS_TOKEN
 from cohortops.sandbox.testing import API_KEY, CLIENT_SECRET, PARTNER_KEY
 
-from .runner import JobResult, example_repository, fresh_copy, run_job
+from .runner import (
+    JobResult,
+    example_repository,
+    fresh_copy,
+    run_job,
+    serve_lytics_audiences,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +33,7 @@ def sandbox() -> Iterator[SandboxServer]:
     server.seed_users(
         {"external_ids_range": {"prefix": "user_", "start": 0, "count": 10_000, "width": 6}}
     )
+    serve_lytics_audiences(server)
     yield server
     server.stop()
 
@@ -50,6 +58,7 @@ class Repo:
             "BRAZE_API_KEY": API_KEY,
             "KUBIT_PARTNER_KEY": PARTNER_KEY,
             "BRAZE_DATA_IMPORT_KEY": CLIENT_SECRET,
+            "LYTICS_TOKEN": DEFAULT_LYTICS_TOKEN,
         }
         self.artifacts: dict[str, Path] = {}
         self._runners = 0
@@ -114,7 +123,7 @@ def test_plan_on_a_pull_request_apply_on_merge_on_other_runners_and_stale_plans(
 
     # Two pull requests planned against the same state; the second one is merged first.
     churn = repo.branch("pr-2")
-    drop_lines(churn / "configs" / "data" / "churn_risk.csv", 5)
+    drop_lines(churn / "configs" / "data" / "newsletter_engaged.jsonl", 5)
     power = repo.branch("pr-3")
     drop_lines(power / "configs" / "data" / "power_users.csv", 5)
     assert repo.job("cohorts-plan.yml", "plan", churn, pr=2).outputs["exitcode"] == "2"
@@ -131,7 +140,7 @@ def test_plan_on_a_pull_request_apply_on_merge_on_other_runners_and_stale_plans(
     # Recovery as the workflow offers it: plan on main, then apply that plan.
     replanned = repo.job("cohorts-apply.yml", "replan", repo.main, run=77)
     assert replanned.ok, replanned.stderr
-    assert "churn-risk" in replanned.summary
+    assert "newsletter-engaged" in replanned.summary
     applied = repo.job("cohorts-apply.yml", "apply-replanned", repo.main, run=77)
     assert applied.ok, applied.stderr
     final = repo.job("cohorts-plan.yml", "plan", repo.branch("pr-4"), pr=4)
