@@ -7,6 +7,7 @@ lazy import that points upwards fails as surely as a top-level one.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cohortops"
@@ -129,3 +130,13 @@ def test_the_repository_cites_nothing_outside_it() -> None:
         if any(ref in p.read_text() for ref in ("perf-notes", "shared/", "../shared"))
     ]
     assert not outside, f"copy the facts into docs/ instead of citing: {outside}"
+
+
+def test_the_readme_layer_table_matches_the_enforced_layers() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| ([^|]+) \|", readme, flags=re.M)
+    shown = {name.strip("`/"): int(n) for n, cell in rows for name in re.findall(r"`[^`]+`", cell)}
+    packages = {
+        p for p, layer in LAYERS.items() if p not in {"__init__", "__main__", "schemas", "starter"}
+    }
+    assert shown == {p: LAYERS[p] for p in packages}
