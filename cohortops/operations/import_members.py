@@ -51,7 +51,8 @@ def import_cohort(
     """
     cohort = declared(config, cohort_id)
     with store.lock("import", who):
-        previous = store.recorded_members(cohort_id).count if store.has_cohort(cohort_id) else 0
+        known = store.has_cohort(cohort_id)
+        previous = store.recorded_members(cohort_id).count if known else 0
         if previous and not replace:
             raise CohortopsError(
                 f"Cohort {cohort_id} already has {previous:,} recorded members; import would "
@@ -64,7 +65,7 @@ def import_cohort(
         else:
             ids = read_segment(config, cohort, export or ExportSettings())
             source = f"segment {cohort.braze_segment}"
-        if not store.has_cohort(cohort_id):
+        if not known:
             # remote_created stays unset: the next apply creates-or-renames the partner cohort,
             # which is idempotent when Kubit (or anyone) created it already.
             store.upsert_cohort(cohort_id, cohort_settings(config, cohort))

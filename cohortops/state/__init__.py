@@ -88,7 +88,6 @@ def state_exists(config: StateConfig, cwd: Path | None = None) -> bool:
         from cohortops.state.postgres import postgres_exists
 
         return postgres_exists(config)
-    from cohortops.state.sqlite import DEFAULT_PATH
+    from cohortops.state.sqlite import state_path
 
-    path = config.path if config.path is not None else DEFAULT_PATH
-    return (path if path.is_absolute() else base / path).is_file()
+    return state_path(config, base).is_file()

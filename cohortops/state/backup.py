@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cohortops.config.model import StateConfig
 from cohortops.errors import StateError
-from cohortops.state.sqlite import DEFAULT_PATH, FileLock
+from cohortops.state.sqlite import FileLock, lock_path, snapshots_dir, state_path
 
 _DB = "state.db"
 _SNAPS = "snapshots"
@@ -30,12 +30,7 @@ def sqlite_path(config: StateConfig, cwd: Path) -> Path:
             "state backup/restore handles the sqlite backend; this state is in PostgreSQL.",
             hint="Back the schema up with pg_dump and restore it with pg_restore.",
         )
-    path = config.path if config.path is not None else DEFAULT_PATH
-    return path if path.is_absolute() else cwd / path
-
-
-def _snapshots_of(path: Path) -> Path:
-    return path.parent / f"{path.stem}.snapshots"
+    return state_path(config, cwd)
 
 
 def default_destination(path: Path, now: dt.datetime) -> Path:
@@ -60,8 +55,8 @@ def backup(path: Path, destination: Path) -> Path:
         source.close()
     snaps = destination / _SNAPS
     snaps.mkdir(mode=0o700)
-    if _snapshots_of(path).is_dir():
-        for file in _snapshots_of(path).glob("*.parquet"):
+    if snapshots_dir(path).is_dir():
+        for file in snapshots_dir(path).glob("*.parquet"):
             shutil.copy2(file, snaps / file.name)
     return destination
 
@@ -90,7 +85,7 @@ def _check_backup(backup_dir: Path) -> Path:
 def restore(path: Path, backup_dir: Path, now: dt.datetime) -> Path | None:
     """Put the backup in place of the state at ``path``; returns where the old file went."""
     db = _check_backup(backup_dir)
-    lock = FileLock(path.parent / f"{path.name}.lock")
+    lock = FileLock(lock_path(path))
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not lock.try_acquire():
         raise StateError(
@@ -108,7 +103,7 @@ def restore(path: Path, backup_dir: Path, now: dt.datetime) -> Path | None:
         staged.unlink(missing_ok=True)
         os.close(os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         shutil.copyfile(db, staged)
-        snaps = _snapshots_of(path)
+        snaps = snapshots_dir(path)
         snaps.mkdir(mode=0o700, exist_ok=True)
         for file in (backup_dir / _SNAPS).glob("*.parquet"):
             if not (snaps / file.name).exists():

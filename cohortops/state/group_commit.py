@@ -73,6 +73,28 @@ def fold(
     write: Callable[[], AbstractContextManager[Tx]],
 ) -> None:
     """Write ``snapshot ∪ added − removed`` as the next generation and point the cohort at it."""
+
+    def retire_folded(tx: Tx) -> None:
+        # Only what was folded in: rows a later commit added must stay deltas.
+        tx.execute(
+            "DELETE FROM cohortops_deltas WHERE cohort_id = ? AND seq <= ?",
+            (row.cohort_id, deltas.max_seq),
+        )
+
+    next_generation(duck, snaps, row, deltas, old_path, write, retire_folded)
+
+
+def next_generation(
+    duck: DuckRunner,
+    snaps: SnapshotStore,
+    row: cohorts.CohortRow,
+    deltas: Deltas,
+    old_path: Path | None,
+    write: Callable[[], AbstractContextManager[Tx]],
+    in_tx: Callable[[Tx], None],
+) -> int:
+    """Write ``old_path ∪ added − removed`` as ``row``'s next snapshot generation and point the
+    cohort at it; ``in_tx`` runs in that same transaction. Returns the member count."""
     cohort_id = row.cohort_id
     generation = row.snap.generation + 1
     staged = snaps.staging_path(cohort_id, generation)
@@ -86,11 +108,7 @@ def fold(
                 ref = snaps.publish(tx, cohort_id, generation, staged, sha)
             new = SnapInfo(generation, ref, sha if ref else None, size if ref else 0, count)
             cohorts.set_snapshot(tx, cohort_id, new)
-            # Only what was folded in: rows a later commit added must stay deltas.
-            tx.execute(
-                "DELETE FROM cohortops_deltas WHERE cohort_id = ? AND seq <= ?",
-                (cohort_id, deltas.max_seq),
-            )
+            in_tx(tx)
             snaps.drop(tx, cohort_id, row.snap)
     except BaseException:
         snaps.unpublish(staged, ref)
@@ -100,3 +118,4 @@ def fold(
     else:
         staged.unlink(missing_ok=True)
     snaps.discard(row.snap)
+    return count

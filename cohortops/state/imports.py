@@ -17,8 +17,9 @@ import pyarrow.compute as pc
 
 from cohortops.errors import StateError
 from cohortops.state import auditlog, cohorts
-from cohortops.state.members import Deltas, DuckRunner, write_compacted
-from cohortops.state.snapstore import SnapInfo, SnapshotStore, file_digest
+from cohortops.state.group_commit import next_generation
+from cohortops.state.members import Deltas, DuckRunner
+from cohortops.state.snapstore import SnapshotStore
 from cohortops.state.sqlcore import Db, Tx
 
 
@@ -64,28 +65,10 @@ def replace_snapshot(
     at: dt.datetime,
 ) -> int:
     """Point ``row``'s cohort at a snapshot of exactly ``ids`` (sorted, distinct); its count."""
-    cohort_id = row.cohort_id
-    generation = row.snap.generation + 1
-    staged = snaps.staging_path(cohort_id, generation)
+
+    def retire_all(tx: Tx) -> None:
+        tx.execute("DELETE FROM cohortops_deltas WHERE cohort_id = ?", (row.cohort_id,))
+        auditlog.append(tx, [entry], at)
+
     empty = pa.array([], pa.string())
-    ref: str | None = None
-    try:
-        count = write_compacted(duck, None, Deltas(ids, empty, 0), staged)
-        sha, size = file_digest(staged)
-        with write() as tx:
-            if count:
-                ref = snaps.publish(tx, cohort_id, generation, staged, sha)
-            new = SnapInfo(generation, ref, sha if ref else None, size if ref else 0, count)
-            cohorts.set_snapshot(tx, cohort_id, new)
-            tx.execute("DELETE FROM cohortops_deltas WHERE cohort_id = ?", (cohort_id,))
-            snaps.drop(tx, cohort_id, row.snap)
-            auditlog.append(tx, [entry], at)
-    except BaseException:
-        snaps.unpublish(staged, ref)
-        raise
-    if ref is not None:
-        snaps.committed(staged, ref)
-    else:
-        staged.unlink(missing_ok=True)
-    snaps.discard(row.snap)
-    return count
+    return next_generation(duck, snaps, row, Deltas(ids, empty, 0), None, write, retire_all)

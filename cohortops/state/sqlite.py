@@ -28,6 +28,22 @@ DEFAULT_PATH = Path(".cohortops") / "state.db"
 _CREATING_SECONDS = 3.0
 
 
+def state_path(config: StateConfig, cwd: Path) -> Path:
+    """The sqlite state file ``config`` names (the default one when unset), relative to ``cwd``."""
+    path = config.path if config.path is not None else DEFAULT_PATH
+    return path if path.is_absolute() else cwd / path
+
+
+def snapshots_dir(path: Path) -> Path:
+    """The directory of compacted snapshots beside the state file ``path``."""
+    return path.parent / f"{path.stem}.snapshots"
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file beside the state file ``path``."""
+    return path.parent / f"{path.name}.lock"
+
+
 class FileLock:
     """An flock on a lock file; ``state unlock`` unlinks the file so the next holder gets a new one.
 
@@ -90,7 +106,7 @@ class FileLock:
 
 
 def _recovery(path: Path) -> str:
-    snapshots = path.parent / f"{path.stem}.snapshots"
+    snapshots = snapshots_dir(path)
     kept = f"; the snapshots directory {snapshots} is still there" if snapshots.exists() else ""
     return (
         f"Restore the last backup with `cohortops state restore BACKUP`{kept}. Only if no "
@@ -171,9 +187,7 @@ def _needs_setup(db: Db) -> bool:
 
 
 def open_sqlite(config: StateConfig, cwd: Path, options: StoreOptions) -> SqlStore:
-    path = config.path if config.path is not None else DEFAULT_PATH
-    if not path.is_absolute():
-        path = cwd / path
+    path = state_path(config, cwd)
     if path.is_dir():
         raise StateError(f"State path {path} is a directory; state.path must name a file.")
     try:
@@ -211,6 +225,6 @@ def open_sqlite(config: StateConfig, cwd: Path, options: StoreOptions) -> SqlSto
         ):
             raise _corrupt(path, cause) from cause
         raise
-    snapshots = FileSnapshots(path.parent / f"{path.stem}.snapshots")
-    lock_path = path.parent / f"{path.name}.lock"
-    return SqlStore(db, snapshots, lambda: FileLock(lock_path), options)
+    snapshots = FileSnapshots(snapshots_dir(path))
+    lock = lock_path(path)
+    return SqlStore(db, snapshots, lambda: FileLock(lock), options)
