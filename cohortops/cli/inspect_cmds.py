@@ -31,7 +31,9 @@ def history(app: App, cohort: str | None, fmt: str, limit: int) -> None:
 @click.option("--sample", type=int, default=1000, show_default=True, help="Members per cohort.")
 @click.option("--all", "check_all", is_flag=True, help="Check every recorded member (slow).")
 @click.option(
-    "--detailed-exitcode", is_flag=True, help="Accepted for compatibility: drift always exits 2."
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Accepted for compatibility; does nothing (drift exits 2 on drift either way).",
 )
 @report_format_option
 @pass_app

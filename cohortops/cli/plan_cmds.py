@@ -99,11 +99,9 @@ def plan(
         click.echo(f"The plan is incomplete; fix the causes above and plan again.{saved}", err=True)
         sys.exit(1)
     if out is not None:
-        from cohortops.plan.planfile import write_plan
+        from cohortops.plan.planfile import signing_line, write_plan
 
         signed = write_plan(the_plan, out)
-        from cohortops.plan.planfile import signing_line
-
         # JSON and markdown stay machine-readable: the signing note goes to stderr there.
         click.echo(signing_line(signed, signed), err=fmt != "text")
     if out is not None and fmt == "text":

@@ -206,7 +206,7 @@ def _apply_command(
                 plan,
                 overrides,
                 actor,
-                progress=progress or Progress(enabled=True),
+                progress=progress,
                 client_options=client_options,
             )
         except ApplyInterrupted as stopped:

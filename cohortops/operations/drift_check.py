@@ -155,22 +155,24 @@ def drift_lines(results: list[CohortDrift]) -> Iterator[str]:
             )
 
 
+def drift_rows(results: list[CohortDrift]) -> list[dict[str, Any]]:
+    """The rows :func:`drift_json` serializes."""
+    return [
+        {
+            "cohort_id": r.cohort_id,
+            "method": r.method,
+            "checked": r.checked,
+            "recorded": r.recorded,
+            "drifted": r.drifted,
+            "unknown": list(r.unknown),
+            "missing_value": list(r.missing_value),
+            "skipped_reason": r.skipped_reason,
+        }
+        for r in results
+    ]
+
+
 def drift_json(results: list[CohortDrift]) -> str:
     """Documented keys: cohort_id, method, checked, recorded, drifted, unknown, missing_value,
     skipped_reason (why a cohort was not checked, else null)."""
-    return json.dumps(
-        [
-            {
-                "cohort_id": r.cohort_id,
-                "method": r.method,
-                "checked": r.checked,
-                "recorded": r.recorded,
-                "drifted": r.drifted,
-                "unknown": list(r.unknown),
-                "missing_value": list(r.missing_value),
-                "skipped_reason": r.skipped_reason,
-            }
-            for r in results
-        ],
-        indent=2,
-    )
+    return json.dumps(drift_rows(results), indent=2)

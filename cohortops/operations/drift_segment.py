@@ -9,7 +9,6 @@ baseline were never sent, so their absence in Braze is not drift.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -152,7 +151,7 @@ def drift_report(
     export: ExportSettings | None = None,
 ) -> DriftReport:
     """`cohortops drift`: complete for cohorts with a mirror segment, sampled for the others."""
-    from cohortops.operations.drift_check import check_cohort, drift_json, drift_lines
+    from cohortops.operations.drift_check import check_cohort, drift_lines, drift_rows
 
     lines: list[str] = ["Drift between the state and Braze:"]
     rows: list[dict[str, Any]] = []
@@ -167,7 +166,7 @@ def drift_report(
             continue
         sampled = check_cohort(store, config, cid, sample=sample)
         lines.extend(drift_lines([sampled]))
-        rows.extend({**row, "complete": False} for row in json.loads(drift_json([sampled])))
+        rows.extend({**row, "complete": False} for row in drift_rows([sampled]))
         if sampled.skipped_reason is None:
             lines.append(BLIND_SPOT)
         drifted = drifted or sampled.drifted

@@ -245,7 +245,7 @@ class _Run:
             narrowed,
             self.overrides,
             self.actor,
-            progress=self.progress or Progress(enabled=True),
+            progress=self.progress,
             client_options=self.client_options,
             now=self.clock,
         )
