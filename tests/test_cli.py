@@ -291,3 +291,15 @@ def test_an_endpoint_without_scheme_is_one_plain_error(tmp_path: Path) -> None:
         "a URL: write the scheme too, e.g. https://rest.fra-01.braze.eu (or "
         "http://127.0.0.1:4400 for the sandbox), or use an ${env:NAME} reference"
     ]
+
+
+def test_the_command_line_loads_the_state_and_arrow_only_when_a_command_needs_them() -> None:
+    code = (
+        "import sys, cohortops.cli\n"
+        "print(sorted(m for m in ('cohortops.state', 'pyarrow', 'duckdb', 'httpx') "
+        "if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]", result.stderr

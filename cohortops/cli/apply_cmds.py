@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,7 +21,9 @@ from cohortops.cli.root import (
     report_format_option,
 )
 from cohortops.errors import CohortopsError
-from cohortops.operations.context import App
+
+if TYPE_CHECKING:  # imported when a command runs: `--help` and `schema` stay light
+    from cohortops.operations.context import App
 
 
 def confirm_with(auto_approve: bool) -> Callable[[str], bool]:

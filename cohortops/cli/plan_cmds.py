@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,7 +19,9 @@ from cohortops.cli.root import (
     render,
 )
 from cohortops.errors import CohortopsError, PlanError
-from cohortops.operations.context import App
+
+if TYPE_CHECKING:  # imported when a command runs: `--help` and `schema` stay light
+    from cohortops.operations.context import App
 
 
 @cli.command()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cohortops.cli.root import cli, config_option, pass_app, report_format_option
-from cohortops.operations.context import App
+
+if TYPE_CHECKING:  # imported when a command runs: `--help` and `schema` stay light
+    from cohortops.operations.context import App
 
 
 @cli.group()
