@@ -141,16 +141,9 @@ def diff_expr(kind: ColumnKind, dialect: str, mirror: tuple[str, str], *, with_d
     distinct = good.aggregate(n=good.id.nunique()).select(
         kind=ibis.literal(DISTINCT, "int32"), id=ibis.null("string"), n="n"
     )
-    fingerprint = members.aggregate(
-        n=members.count(),
-        id=(
-            members.id.length().sum().cast("string")
-            + ":"
-            + members.id.min().fill_null("")
-            + ":"
-            + members.id.max().fill_null("")
-        ),
-    ).select(kind=ibis.literal(FINGERPRINT, "int32"), id="id", n="n")
+    fingerprint = _fingerprint(members).select(
+        kind=ibis.literal(FINGERPRINT, "int32"), id="id", n="n"
+    )
     parts = [adds, removes, stats, distinct, fingerprint]
     if with_delta:
         delta = ibis.table({"id": "string"}, name=DELTA_TABLE)
@@ -176,6 +169,11 @@ def fingerprint_expr(mirror: tuple[str, str]) -> Any:
     """``(n, id)``: row count and fingerprint of a mirror table, as the diff computes them."""
     ibis = _ibis()
     members = ibis.table({"id": "string"}, name=mirror[1], database=mirror[0])
+    return _fingerprint(members)
+
+
+def _fingerprint(members: Any) -> Any:
+    """Row count ``n`` and fingerprint ``id`` (total id length, min id, max id)."""
     return members.aggregate(
         n=members.count(),
         id=(

@@ -75,15 +75,7 @@ def post(
     timeout: Mapping[str, float],
 ) -> httpx.Response:
     """One POST through ``transport``; the response is read in full and closed."""
-    request = httpx.Request(
-        "POST", url, headers=headers, content=body, extensions={"timeout": dict(timeout)}
-    )
-    response = transport.handle_request(request)
-    try:
-        response.read()
-    finally:
-        response.close()
-    return response
+    return send(transport, "POST", url, body, headers, timeout)
 
 
 def download(
