@@ -14,6 +14,7 @@ from cohortops.operations.audit_report import audit_lines, describe
 from cohortops.operations.history_report import JSON_KEYS, history_lines
 from cohortops.operations.state_report import state_list_lines, state_show_lines
 from cohortops.state import RunRecord, Store, open_store
+from cohortops.state.schema import SCHEMA_VERSION
 
 WHO = "tester@ci"
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -144,5 +145,6 @@ def test_a_version_1_state_is_migrated_and_keeps_its_runs(tmp_path: Path) -> Non
     finally:
         store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT schema_version FROM cohortops_meta").fetchone() == (2,)
+        version = conn.execute("SELECT schema_version FROM cohortops_meta").fetchone()
+        assert version == (SCHEMA_VERSION,)
     conn.close()
