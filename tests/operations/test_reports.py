@@ -30,6 +30,7 @@ ENTRIES: list[tuple[str, str | None, dict[str, object]]] = [
     ("cohort.destroy", "c", {"apply_id": "a1", "removed": 2}),
     ("state.forget", "c", {"members": 12, "who": WHO}),
     ("state.unlock", None, {"lock_id": "l1", "holder": "h", "operation": "apply"}),
+    ("drift.checked", "c", {"complete": False, "checked": 3, "missing": 1, "unexpected": None}),
 ]
 
 
@@ -120,6 +121,16 @@ def test_state_list_and_show_json(store: Store) -> None:
     assert shown["cohort_id"] == "c" and shown["member_ids"] == []
     text = next(iter(state_list_lines(store)))
     assert "State sqlite state" not in text and text.startswith("Recorded in sqlite state")
+
+
+def test_state_list_json_without_a_state_has_null_lineage(tmp_path: Path) -> None:
+    empty = open_store(StateConfig(path=tmp_path / "none.db"), cwd=tmp_path, create=False)
+    try:
+        listed = json.loads("".join(state_list_lines(empty, "json")))
+    finally:
+        empty.close()
+    assert listed["lineage"] is None and listed["cohorts"] == [] and listed["serial"] == 0
+    assert not (tmp_path / "none.db").exists()
 
 
 def test_a_version_1_state_is_migrated_and_keeps_its_runs(tmp_path: Path) -> None:
