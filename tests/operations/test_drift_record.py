@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from miniproject import cli, write_project
+from miniproject import cli, sandbox_with_users, write_project
 
 from cohortops.apply.actor import Actor
 from cohortops.config.model import StateConfig
 from cohortops.operations import drift_record
-from cohortops.sandbox import SandboxConfig, SandboxServer, serve_in_thread
+from cohortops.sandbox import SandboxServer
 from cohortops.state import open_store
 
 MEMBERS = ["u000001", "u000002", "u000003"]
@@ -20,10 +20,8 @@ MEMBERS = ["u000001", "u000002", "u000003"]
 
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
-    server = serve_in_thread(SandboxConfig())
-    server.seed_users({"external_ids_range": {"prefix": "u", "start": 0, "count": 10, "width": 6}})
-    yield server
-    server.stop()
+    with sandbox_with_users(10) as server:
+        yield server
 
 
 @pytest.fixture

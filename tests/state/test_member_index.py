@@ -155,3 +155,26 @@ def test_a_version_2_state_gains_the_index_tables(tmp_path: Path) -> None:
         _assert_same(store)
     finally:
         store.close()
+
+
+def test_backup_and_restore_carry_the_index(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from cohortops.state import backup
+
+    path = tmp_path / "state.db"
+    store = open_store(StateConfig(path=path), cwd=tmp_path)
+    try:
+        _history(store)
+        with locked(store):
+            saved = backup.backup(path, tmp_path / "saved")
+    finally:
+        store.close()
+    path.unlink()
+    backup.restore(path, saved, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    restored = open_store(StateConfig(path=path), cwd=tmp_path)
+    try:
+        assert _lookup(restored, "u1").covered > 0
+        _assert_same(restored)
+    finally:
+        restored.close()
