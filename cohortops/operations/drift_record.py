@@ -48,7 +48,7 @@ def entry_data(row: Mapping[str, Any]) -> dict[str, Any] | None:
 def record(store: Store, rows: Sequence[Mapping[str, Any]], actor: Actor) -> str | None:
     """Append one entry per checked cohort; a note for the user when the state was busy."""
     entries = [(row["cohort_id"], data) for row in rows if (data := entry_data(row)) is not None]
-    if not entries:
+    if not entries or not store.snapshot().lineage:  # no state yet: drift creates none
         return None
     try:
         with store.lock("drift", actor.who):

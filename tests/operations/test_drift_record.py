@@ -101,3 +101,14 @@ def test_complete_rows_count_both_directions_and_skipped_ones_are_left_out() -> 
     assert "id-" not in json.dumps(data)
     assert drift_record.entry_data({"cohort_id": "d", "skipped_reason": "device ids"}) is None
     assert drift_record.record(None, [], Actor("w", "manual", None, None)) is None  # type: ignore[arg-type]
+
+
+def test_no_state_means_nothing_recorded(tmp_path: Path) -> None:
+    empty = open_store(StateConfig(path=tmp_path / "none.db"), cwd=tmp_path, create=False)
+    try:
+        row = {"cohort_id": "c", "checked": 1, "recorded": 1, "drifted": False}
+        assert drift_record.record(empty, [row], Actor("w", "manual")) is None
+        assert list(empty.audit_entries()) == []
+    finally:
+        empty.close()
+    assert not (tmp_path / "none.db").exists()
