@@ -122,6 +122,14 @@ def parse_seed(payload: Any) -> Seed:
     return Seed(tuple(id_sources), tuple(normalise_record(r) for r in users))
 
 
+def segment_seed(segment_id: str, external_ids: Iterable[str]) -> tuple[Any, dict[str, Any]]:
+    """A Braze segment holding exactly ``external_ids``: the seed that marks them (a custom
+    attribute of their own, ``segment:<id>``) and the segment filter that selects the marked."""
+    attribute = f"segment:{segment_id}"
+    users = [{"external_id": e, "attributes": {attribute: True}} for e in external_ids]
+    return {"users": users}, {"attribute": attribute, "includes": True}
+
+
 def seed_size(seed: Seed) -> int | None:
     """How many users a seed holds, or None when it is a lazy range that counting would use up."""
     sized = [ids for ids in seed.external_ids if isinstance(ids, list | tuple)]
