@@ -189,11 +189,11 @@ def _identifier(cohort: Entity, connections: Mapping[str, Entity]) -> Iterator[P
         )
     if kind != "user_alias" and cohort.get("alias_label") is not None:
         yield cohort.problem("alias_label is only used with identifier user_alias", "alias_label")
-    methods = {
+    methods = [
         connections[name].get("delivery", "method")
         for name, _ in _listed(cohort)
         if name in connections
-    }
+    ]
     if kind == "device_id" and "attribute" in methods:
         yield cohort.problem(
             "identifier device_id needs a cohort_import connection; /users/track cannot "

@@ -122,12 +122,15 @@ def parse_seed(payload: Any) -> Seed:
     return Seed(tuple(id_sources), tuple(normalise_record(r) for r in users))
 
 
-def segment_seed(segment_id: str, external_ids: Iterable[str]) -> tuple[Any, dict[str, Any]]:
-    """A Braze segment holding exactly ``external_ids``: the seed that marks them (a custom
-    attribute of their own, ``segment:<id>``) and the segment filter that selects the marked."""
+def segment_seed(
+    segment_id: str, external_ids: Iterable[str], version: str
+) -> tuple[Any, dict[str, Any]]:
+    """A Braze segment holding exactly ``external_ids``: the seed that marks them (custom
+    attribute ``segment:<id>`` = ``version``) and the filter that selects that mark. A new
+    ``version`` redefines the segment: users marked by an older one drop out."""
     attribute = f"segment:{segment_id}"
-    users = [{"external_id": e, "attributes": {attribute: True}} for e in external_ids]
-    return {"users": users}, {"attribute": attribute, "includes": True}
+    users = [{"external_id": e, "attributes": {attribute: version}} for e in external_ids]
+    return {"users": users}, {"attribute": attribute, "includes": version}
 
 
 def seed_size(seed: Seed) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import threading
 import time
@@ -129,8 +130,9 @@ class SandboxServer:
             self.sandbox.segments.define(segment)
 
     def add_braze_segment(self, segment_id: str, external_ids: Iterable[str]) -> None:
-        """Seed a Braze segment holding ``external_ids`` (users created if missing)."""
-        users, filter = segment_seed(segment_id, external_ids)
+        """(Re)define a Braze segment holding exactly ``external_ids`` (users created if
+        missing)."""
+        users, filter = segment_seed(segment_id, external_ids, secrets.token_hex(4))
         self.seed_users(users)
         self.define_segment(segment_id, filter)
 

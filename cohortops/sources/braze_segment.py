@@ -24,7 +24,7 @@ from cohortops.braze.segment_archive import iter_member_ids
 from cohortops.braze.segment_download import DEFAULT_MAX_BYTES as MAX_DOWNLOAD_BYTES
 from cohortops.braze.segment_download import export_archive
 from cohortops.config.model import BrazeSegmentSource
-from cohortops.errors import BrazeError, SourceError
+from cohortops.errors import BrazeError, SecretError, SourceError
 from cohortops.sources.hygiene import MISSING_ID
 from cohortops.sources.sql import BATCH_SCHEMA
 
@@ -72,7 +72,8 @@ def braze_segment_batches(
                 max_bytes=max_archive_bytes,
             )
             yield from _batches(blocks, chunk_rows)
-    except BrazeError as exc:
+    except (BrazeError, SecretError) as exc:
+        # a segment that cannot be read fails its cohort only, as any unreadable source does
         raise SourceError(f"Cohort {cohort_id}: {exc.message}", hint=exc.hint) from None
 
 

@@ -240,7 +240,7 @@ def test_config_rejects_two_source_kinds(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path)
-    assert "exactly one of 'file', 'sql' or 'lytics'" in str(info.value)
+    assert "exactly one of 'file', 'sql', 'lytics' or 'braze_segment'" in str(info.value)
 
 
 def test_large_first_sync_to_lytics_goes_as_bulk_csv(project: Project) -> None:
