@@ -171,7 +171,7 @@ def _connections(
         destination = connections[name].get("destination")
         if not isinstance(destination, str) or destination not in destinations:
             continue
-        if destination in fed:
+        if destination in fed and fed[destination] != name:  # a repeat: the schema says so
             yield cohort.problem(
                 f"connections '{fed[destination]}' and '{name}' both deliver to destination "
                 f"'{destination}'; a cohort feeds each destination once",
