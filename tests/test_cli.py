@@ -151,9 +151,7 @@ def lytics_configs(tmp_path: Path) -> Iterator[Path]:
         server.add_lytics_audience({"id": "churn_risk", "ids": members})
         server.add_braze_segment("engaged_30d", engaged)
         main = cfg / "cohortops.yaml"
-        main.write_text(
-            main.read_text().replace("https://rest.fra-01.braze.eu", server.base_url)
-        )
+        main.write_text(main.read_text().replace("https://rest.fra-01.braze.eu", server.base_url))
         lytics = cfg / "cohorts" / "lytics.yaml"
         text = lytics.read_text().replace(
             "id_field: external_id}",

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cohortops.braze.client import BrazeClient
+from cohortops.braze.errors import BrazeBadRequestError
 from cohortops.braze.segment_archive import DEFAULT_MAX_BYTES as MAX_ARCHIVE_BYTES
 from cohortops.braze.segment_archive import iter_member_ids
 from cohortops.braze.segment_download import DEFAULT_MAX_BYTES as MAX_DOWNLOAD_BYTES
@@ -29,6 +30,7 @@ from cohortops.sources.hygiene import MISSING_ID
 from cohortops.sources.sql import BATCH_SCHEMA
 
 CHUNK_ROWS = 50_000
+SEGMENT_HINT = "Check the segment's API identifier (source.braze_segment.segment), then plan again."
 
 
 def open_client(source: BrazeSegmentSource) -> BrazeClient:
@@ -74,7 +76,8 @@ def braze_segment_batches(
             yield from _batches(blocks, chunk_rows)
     except (BrazeError, SecretError) as exc:
         # a segment that cannot be read fails its cohort only, as any unreadable source does
-        raise SourceError(f"Cohort {cohort_id}: {exc.message}", hint=exc.hint) from None
+        hint = SEGMENT_HINT if isinstance(exc, BrazeBadRequestError) else exc.hint
+        raise SourceError(f"Cohort {cohort_id}: {exc.message}", hint=hint) from None
 
 
 def _batches(blocks: Iterator[pa.Array], chunk_rows: int) -> Iterator[pa.RecordBatch]:

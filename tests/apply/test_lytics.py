@@ -95,10 +95,13 @@ def lytics_members(project: Project, key: str) -> set[str]:
     return set(members.get(STREAM, {}).get(FIELD, {}).get(key, []))
 
 
+READS = ("/lytics/scan", "/users/export/segment")
+
+
 def writes(project: Project) -> int:
-    """Requests so far that change membership (scans excluded)."""
+    """Requests so far that change membership (scans and segment exports excluded)."""
     requests = project.sandbox.counters()["requests"]
-    return sum(sum(c.values()) for e, c in requests.items() if e != "/lytics/scan")
+    return sum(sum(c.values()) for e, c in requests.items() if e not in READS)
 
 
 def kill_mid_apply(project: Project) -> None:

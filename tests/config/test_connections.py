@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cohortops.config import load_config
-from cohortops.config.model import BrazeSegmentSource
+from cohortops.config.model import BrazeSegmentSource, Config
 from cohortops.errors import ConfigError
 
 BASE = """\
@@ -51,7 +51,7 @@ def config_text(connection: str = "kubit", source: str = FILE, extra: str = "") 
     return BASE.replace("CONNECTION", connection).replace("SOURCE", source) + extra
 
 
-def load(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+def load(tmp_path: Path, text: str) -> Config:
     (tmp_path / "c.yaml").write_text(text)
     return load_config(tmp_path)
 

@@ -50,7 +50,10 @@ def test_user_alias_members_by_label() -> None:
         server.define_segment("aliased", {"attribute": "tier", "includes": "gold"})
         server.seed_users(
             [
-                {"user_alias": {"alias_name": n, "alias_label": lbl}, "attributes": {"tier": "gold"}}
+                {
+                    "user_alias": {"alias_name": n, "alias_label": lbl},
+                    "attributes": {"tier": "gold"},
+                }
                 for n, lbl in (("a1", "crm"), ("a2", "other"))
             ]
         )
@@ -62,9 +65,8 @@ def test_user_alias_members_by_label() -> None:
 
 
 def test_an_unknown_segment_or_refused_key_is_a_one_line_source_error_without_the_key() -> None:
-    with running_sandbox() as server:
-        with pytest.raises(SourceError) as refused:
-            list(source_batches(source(server.base_url, "seg", key="wrong-key"), "c"))
+    with running_sandbox() as server, pytest.raises(SourceError) as refused:
+        list(source_batches(source(server.base_url, "seg", key="wrong-key"), "c"))
     message = str(refused.value)
     assert message.startswith("Cohort c: ") and "\n" not in message
     assert "wrong-key" not in message and DEFAULT_API_KEY not in message
