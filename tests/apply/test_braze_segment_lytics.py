@@ -6,6 +6,7 @@ applied by a subprocess killed with SIGKILL and resumed.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .harness import Project, ids
@@ -106,6 +107,10 @@ def test_one_cohort_feeding_braze_and_lytics(project: Project) -> None:
     )
     changed = project.plan()
     assert [(c.adds, c.removes) for c in changed.cohorts] == [(1500, 1000), (1500, 1000)]
+    # a pair is selected by its id
+    one = project.main("plan", "--cohort", "vip@to-lytics", "--format", "json")
+    assert one.returncode == 0, one.stderr
+    assert [c["id"] for c in json.loads(one.stdout)["cohorts"]] == ["vip@to-lytics"]
     kill_mid_apply(project)
     resume(project)
     recorded = project.recorded()
