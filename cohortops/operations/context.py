@@ -90,16 +90,20 @@ class App:
                 f"Unknown cohort '{unknown[0]}'{suggest(unknown[0], sorted(known))}",
                 hint=f"--cohort takes a declared or recorded id: {', '.join(sorted(known))}.",
             )
-        return frozenset(targets)
+        # a declared id with several connections selects every (cohort, connection) pair
+        pairs = {c.id for c in self.config.cohorts.values() if c.declared_id in targets}
+        return frozenset(targets) | pairs
 
     def plan(self, store: Store, targets: tuple[str, ...] = ()) -> Plan:
         """Diff every targeted cohort's source against the recorded state (read-only)."""
         # duckdb, pyarrow: only plans need them
         from cohortops.operations.make_plan import make_full_plan, with_unfinished_warning
+        from cohortops.sources.braze_segment import shared_exports
 
         state = store.snapshot()
         selected = self.check_targets(targets, state)
-        plan = make_full_plan(self.config, store, state, selected, engine=self.engine)
+        with shared_exports():  # a segment feeding several connections is exported once
+            plan = make_full_plan(self.config, store, state, selected, engine=self.engine)
         plan = replace(
             plan,
             state_where=self.state_location.describe(),

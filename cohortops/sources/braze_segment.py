@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import pyarrow as pa
@@ -31,6 +33,23 @@ from cohortops.sources.sql import BATCH_SCHEMA
 
 CHUNK_ROWS = 50_000
 SEGMENT_HINT = "Check the segment's API identifier (source.braze_segment.segment), then plan again."
+
+
+# (destination, segment, identifier) -> downloaded archive, while shared_exports() is active
+_Key = tuple[object, str, str]
+_SHARED: ContextVar[tuple[Path, dict[_Key, Path]] | None] = ContextVar("_SHARED", default=None)
+
+
+@contextmanager
+def shared_exports() -> Iterator[None]:
+    """Within the block each Braze segment is exported once: a cohort feeding several
+    connections reads one archive (the same snapshot) for every pair."""
+    with tempfile.TemporaryDirectory(prefix="cohortops-segments-") as tmp:
+        token = _SHARED.set((Path(tmp), {}))
+        try:
+            yield
+        finally:
+            _SHARED.reset(token)
 
 
 def open_client(source: BrazeSegmentSource) -> BrazeClient:
@@ -56,17 +75,7 @@ def braze_segment_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Stream the segment's ids; raises :class:`SourceError` while iterating when Braze fails."""
     try:
-        with tempfile.TemporaryDirectory(prefix="cohortops-segment-") as tmp:
-            with open_client(source) as client:
-                archive = export_archive(
-                    client,
-                    source.segment,
-                    Path(tmp),
-                    identifier=source.identifier,
-                    max_download_bytes=max_download_bytes,
-                    ready_timeout=source.ready_timeout,
-                    poll_seconds=source.poll_seconds,
-                )
+        with _archive(source, max_download_bytes) as archive:
             blocks = iter_member_ids(
                 archive,
                 source.identifier,
@@ -78,6 +87,34 @@ def braze_segment_batches(
         # a segment that cannot be read fails its cohort only, as any unreadable source does
         hint = SEGMENT_HINT if isinstance(exc, BrazeBadRequestError) else exc.hint
         raise SourceError(f"Cohort {cohort_id}: {exc.message}", hint=hint) from None
+
+
+@contextmanager
+def _archive(source: BrazeSegmentSource, max_download_bytes: int) -> Iterator[Path]:
+    """The segment's export archive: downloaded now, or earlier within ``shared_exports()``."""
+    shared = _SHARED.get()
+    key: _Key = (source.braze, source.segment, source.identifier)
+    if shared is not None and key in shared[1]:
+        yield shared[1][key]
+        return
+    with ExitStack() as stack:
+        if shared is not None:
+            workdir = shared[0]
+        else:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cohortops-")))
+        with open_client(source) as client:
+            archive = export_archive(
+                client,
+                source.segment,
+                workdir,
+                identifier=source.identifier,
+                max_download_bytes=max_download_bytes,
+                ready_timeout=source.ready_timeout,
+                poll_seconds=source.poll_seconds,
+            )
+        if shared is not None:
+            shared[1][key] = archive
+        yield archive
 
 
 def _batches(blocks: Iterator[pa.Array], chunk_rows: int) -> Iterator[pa.RecordBatch]:

@@ -152,3 +152,32 @@ def test_adding_a_second_connection_keeps_the_first_ones_state(project: Project)
     dropped = project.plan()
     assert dropped.cohort("vip@to-lytics").action == "destroy"
     assert dropped.cohort("vip").action == "noop"
+
+
+def test_a_segment_feeding_two_connections_is_exported_once_per_plan(project: Project) -> None:
+    members = ids("u", 0, 300)
+    project.sandbox.add_braze_segment("engaged", members)
+    cohort = {"identifier": "external_id", "source": segment_source("engaged")}
+    write_config(project, {"engaged": {**cohort, "connection": ["attr", "to-lytics"]}})
+
+    def exports() -> int:
+        counted = project.sandbox.counters()["requests"].get("/users/export/segment", {})
+        return sum(counted.values())
+
+    plan = project.plan()
+    assert exports() == 1
+    assert [(c.cohort_id, c.adds) for c in plan.cohorts] == [
+        ("engaged", 300),
+        ("engaged@to-lytics", 300),
+    ]
+    # the declared id selects both pairs
+    both = project.main("plan", "--cohort", "engaged", "--format", "json")
+    assert both.returncode == 0, both.stderr
+    assert [c["id"] for c in json.loads(both.stdout)["cohorts"]] == [
+        "engaged",
+        "engaged@to-lytics",
+    ]
+    assert exports() == 2
+    project.apply()
+    assert braze_members(project, "engaged") == set(members) == lytics_members(project, "engaged")
+    assert not project.plan().has_changes
