@@ -17,8 +17,9 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from segment_import import write_export  # benchmarks/ is the script's directory
 
 CHILD = r"""
 import json, resource, shutil, sys, time
@@ -59,29 +60,13 @@ print(json.dumps(out))
 """
 
 
-def write_export(path: Path, members: int) -> float:
-    from cohortops.sandbox.segment_archive import build_archive
-
-    started = time.perf_counter()
-    lines = (
-        b'{"braze_id":"%024x","email":"u%d@example.com"}' % (n, n)
-        if n % 100_000 == 99_999
-        else b'{"external_id":"user_%09d","braze_id":"%024x","email":"u%d@example.com"}' % (n, n, n)
-        for n in range(members)
-    )
-    data, count = build_archive(lines, "bench-1700000000", "zip")
-    assert count == members
-    path.write_bytes(data)
-    return time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=1_000_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cohortops-bench-segment-") as tmp:
         archive = Path(tmp) / "export.zip"
-        built = write_export(archive, args.members)
+        built = write_export(archive, args.members, anonymous_every=100_000)
         figures: dict[str, object] = {
             "members": args.members,
             "archive_mb": round(archive.stat().st_size / 1e6, 1),

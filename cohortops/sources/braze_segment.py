@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cohortops.braze.client import BrazeClient
+from cohortops.braze.destination import destination_client
 from cohortops.braze.errors import BrazeBadRequestError
 from cohortops.braze.segment_archive import DEFAULT_MAX_BYTES as MAX_ARCHIVE_BYTES
 from cohortops.braze.segment_archive import iter_member_ids
@@ -50,19 +50,6 @@ def shared_exports() -> Iterator[None]:
             yield
         finally:
             _SHARED.reset(token)
-
-
-def open_client(source: BrazeSegmentSource) -> BrazeClient:
-    braze = source.braze
-    names = braze.api_key.env_names
-    return BrazeClient(
-        braze.rest_endpoint.reveal(),
-        braze.api_key.reveal(),
-        destination_id=braze.id,
-        requests_per_second=braze.requests_per_second,
-        max_objects_per_request=braze.max_objects_per_request,
-        api_key_hint=names[0] if names else None,
-    )
 
 
 def braze_segment_batches(
@@ -102,7 +89,7 @@ def _archive(source: BrazeSegmentSource, max_download_bytes: int) -> Iterator[Pa
             workdir = shared[0]
         else:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cohortops-")))
-        with open_client(source) as client:
+        with destination_client(source.braze) as client:
             archive = export_archive(
                 client,
                 source.segment,
