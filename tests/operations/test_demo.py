@@ -27,6 +27,8 @@ def test_demo_runs_the_whole_loop_and_converges() -> None:
     assert "churn-risk: +2,050 / -0" in out and "power-users@braze-to-lytics: +3,000 / -0" in out
     assert "power-users: +3,000 / -0" in out and "braze-engaged-to-lytics: +1,250 / -0" in out
     assert out.count("No changes: the state matches the configuration.") == 1
+    history = out[out.index("$ cohortops history") :].splitlines()[1:8]
+    assert len({line.index(" manual ") for line in history[1:]}) == 1  # aligned for pair ids
     assert "Audit log intact" in out
 
 
