@@ -2,17 +2,17 @@
 
 The expression reads two unbound tables: ``cohortops_source`` (the cohort's query, one column
 ``v``) and the mirror (one column ``id``, distinct); when acknowledged changes are not yet in the
-mirror, a third, ``cohortops_delta``, holds their ids. It returns rows ``(kind, id, n)``:
+mirror, a third, ``cohortops_delta``, holds their ids. One ``FULL OUTER JOIN`` of the cleaned
+source with the mirror, grouped by ``(kind, id)``, returns rows ``(kind, id, n)``:
 
-- :data:`ADD`: a distinct clean desired id missing from the mirror (``EXCEPT``, a set operation:
-  duplicates in the source never reach this machine);
+- :data:`ADD`: a clean desired id missing from the mirror, ``n`` its source rows (grouping
+  folds duplicates in the source: they never reach this machine);
 - :data:`REMOVE`: a mirror id that is no longer desired;
-- :data:`IN_DELTA`, :data:`IN_MIRROR`: the delta ids that are desired, that are in the mirror
-  (the client folds the deltas in);
-- :data:`STATS` + reason code: source rows per hygiene outcome, ``n`` counts them; the valid
-  rows have code 0 and :data:`DISTINCT` counts their distinct ids;
+- :data:`IN_BOTH`: a delta id desired and in the mirror (the client folds the deltas in);
+- :data:`STATS` + reason code: source rows per hygiene outcome (code 0: valid rows matched in
+  the mirror and not in the delta);
 - :data:`FINGERPRINT`: the mirror's row count and fingerprint, checked against the values
-  recorded when it was pushed.
+  recorded when it was pushed (a second, aggregate-only read of the mirror).
 
 Hygiene is the local engine's (:mod:`cohortops.sources.hygiene`): trim the same character set,
 then empty, longer than 255 characters, control character, in that order. Regular expressions
@@ -39,7 +39,7 @@ from cohortops.sources.hygiene import (
 
 SOURCE_TABLE = "cohortops_source"
 DELTA_TABLE = "cohortops_delta"
-ADD, REMOVE, IN_DELTA, IN_MIRROR, DISTINCT, FINGERPRINT = 1, 2, 3, 4, 5, 6
+ADD, REMOVE, IN_BOTH, FINGERPRINT = 1, 2, 3, 6
 STATS = 100  # STATS + reason code: rows per hygiene outcome (code 0: valid)
 REASON_CODES: dict[str, int] = {r: i + 1 for i, r in enumerate(MESSAGES)}
 CODE_REASONS: dict[int, str] = {c: r for r, c in REASON_CODES.items()}
@@ -117,39 +117,44 @@ def _source(ibis: Any, kind: ColumnKind) -> Any:
     return ibis.table({"v": dtype}, name=SOURCE_TABLE)
 
 
-def _rows(ibis: Any, table: Any, kind: int, n: Any = None) -> Any:
-    return table.select(
-        kind=ibis.literal(kind, "int32"),
-        id=table.id.cast("string"),
-        n=(ibis.literal(1, "int64") if n is None else n).cast("int64"),
-    )
-
-
 def diff_expr(kind: ColumnKind, dialect: str, mirror: tuple[str, str], *, with_delta: bool) -> Any:
+    """One pass: the cleaned source ``FULL OUTER JOIN`` the mirror, grouped by ``(kind, id)``.
+
+    Each source row and each mirror row reaches the grouping once (the mirror is distinct, so a
+    source row matches at most one of its rows); only rejected rows, unmatched ids and delta
+    ids carry an id, so the groups are the hygiene outcomes plus the changes. The distinct
+    count needs no pass of its own: ``|mirror| - |removes| + |adds|``.
+    """
     ibis = _ibis()
     clean = _clean(ibis, _source(ibis, kind), kind, dialect)
-    good = clean.filter(clean.reason.isnull()).select("id")
+    # reason 0 marks a good row, NULL a mirror row without source; a rejected id never matches
+    src = clean.select(
+        reason=clean.reason.fill_null(0),
+        id=ibis.cases((clean.reason.isnull(), clean.id), else_=ibis.null("string")),
+    )
     members = ibis.table({"id": "string"}, name=mirror[1], database=mirror[0]).select("id")
-    adds = _rows(ibis, good.difference(members), ADD)
-    removes = _rows(ibis, members.difference(good), REMOVE)
-    per_reason = clean.group_by("reason").aggregate(n=clean.count())
-    stats = per_reason.select(
-        kind=(STATS + per_reason.reason.fill_null(0)).cast("int32"),
-        id=ibis.null("string"),
-        n=per_reason.n.cast("int64"),
+    joined = src.outer_join(members, src.id == members.id)
+    matched: list[tuple[Any, Any, Any]] = []
+    if with_delta:
+        delta = ibis.table({"id": "string"}, name=DELTA_TABLE)
+        joined = joined.mutate(hit=joined.id.isin(delta.id))  # one probe, read twice below
+        matched.append((joined.hit, IN_BOTH, joined.id))
+    mid = joined.id_right
+    outcomes = [
+        (joined.reason.isnull(), REMOVE, mid),
+        (joined.reason != 0, STATS + joined.reason.cast("int32"), ibis.null("string")),
+        (mid.isnull(), ADD, joined.id),
+        *matched,
+    ]
+    tagged = joined.select(
+        kind=ibis.cases(*((c, k) for c, k, _i in outcomes), else_=STATS).cast("int32"),
+        id=ibis.cases(*((c, i) for c, _k, i in outcomes), else_=ibis.null("string")),
     )
-    distinct = good.aggregate(n=good.id.nunique()).select(
-        kind=ibis.literal(DISTINCT, "int32"), id=ibis.null("string"), n="n"
-    )
+    grouped = tagged.group_by("kind", "id").aggregate(n=tagged.count().cast("int64"))
     fingerprint = _fingerprint(members).select(
         kind=ibis.literal(FINGERPRINT, "int32"), id="id", n="n"
     )
-    parts = [adds, removes, stats, distinct, fingerprint]
-    if with_delta:
-        delta = ibis.table({"id": "string"}, name=DELTA_TABLE)
-        parts.append(_rows(ibis, good.semi_join(delta, "id").distinct(), IN_DELTA))
-        parts.append(_rows(ibis, members.semi_join(delta, "id"), IN_MIRROR))
-    return ibis.union(*parts, distinct=False)
+    return ibis.union(grouped, fingerprint, distinct=False)
 
 
 def issues_expr(kind: ColumnKind, dialect: str) -> Any:
@@ -197,10 +202,9 @@ def issues_sql(kind: ColumnKind, dialect: str) -> str:
     return compile_sql(issues_expr(kind, dialect), dialect)
 
 
-# Engines that may inline a CTE at each reference, or materialise every CTE read twice: the
-# cleaned source is read by four branches, so it is computed once (1M ids on DuckDB: 9.4 s ->
-# 4.8 s under load); the mirror and the filtered good ids are not copied (PostgreSQL 10M:
-# materialising them spilled two more 10M-row tuplestores).
+# Engines that may materialise a CTE read twice: the mirror is read by the join and by the
+# fingerprint, and copying it (10M rows on PostgreSQL: a spilled tuplestore) costs more than
+# scanning it twice. A CTE that reads the source is materialised (the issues query).
 MATERIALIZE = frozenset({"duckdb", "postgres"})
 
 
