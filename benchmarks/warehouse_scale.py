@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / ".data" / "warehouse"
 PG_URL = os.environ.get("COHORTOPS_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-PG_SCHEMA = "cohortops_wh_bench"
-DUCK_SETTINGS = "memory_limit=100MB&threads=2"
+PG_SCHEMA = "wh_bench"
+DUCK_SETTINGS = os.environ.get("COHORTOPS_BENCH_DUCK_SETTINGS", "memory_limit=100MB&threads=2")
 # Server-side memory for the two hash set operations (the server's, not the client's).
 PG_SETTINGS = os.environ.get("COHORTOPS_BENCH_PG_SETTINGS", "?options=-c%20work_mem%3D256MB")
 
@@ -44,12 +44,12 @@ def ident(i: str) -> str:
 def snapshot(n: int) -> Path:
     import duckdb
 
-    path = DATA / f"snapshot-{n}-x.parquet"
+    path = DATA / f"snapshot-{n}-x.parquet"  # range() is in id order: no sort
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(config={"memory_limit": "1GB"})
         con.execute(
-            f"COPY (SELECT {ident('range')} AS id FROM range({n}) ORDER BY id) TO '{path}' "
+            f"COPY (SELECT {ident('range')} AS id FROM range({n})) TO '{path}' "
             "(FORMAT parquet, COMPRESSION zstd)"
         )
         con.close()
@@ -146,10 +146,6 @@ def push(engine: str, n: int) -> float:
     start = time.perf_counter()
     push_mirror(wh, src.mirror_schema, "bench", snapshot(n), n)  # type: ignore[attr-defined]
     took = time.perf_counter() - start
-    if engine == "postgres":
-        from cohortops.diff.mirror import mirror_table
-
-        wh.script([f"ANALYZE {PG_SCHEMA}.{mirror_table('bench')}"])
     wh.close()
     del make_engine
     return took

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import psycopg
 import pytest
-from pgsupport import RUN_ID, next_schema_number
 
 from cohortops.apply.progress import Progress
 from cohortops.config.model import SqlSource
@@ -28,18 +26,7 @@ from cohortops.plan.planfile import write_plan
 
 from .conftest import MakeProject
 from .harness import FAST_CLIENT, CohortSpec, Project, ids
-from .test_warehouse_plan import fill
-
-
-def place(kind: str, project: Project, request: pytest.FixtureRequest) -> tuple[str, str, str]:
-    """``(url, source table, mirror schema)``."""
-    if kind == "duckdb":
-        return f"duckdb:///{project.root / 'warehouse.duckdb'}", "audience", "cohortops"
-    url = request.getfixturevalue("postgres_url")
-    schema = f"wh_fold_{RUN_ID}_{next_schema_number()}"
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f"CREATE SCHEMA {schema}")
-    return url, f"{schema}.audience", schema
+from .test_warehouse_plan import fill, place
 
 
 def mirrored(project: Project, source: SqlSource) -> tuple[str, str, set[str]]:
