@@ -138,13 +138,15 @@ def child(engine: str, n: int) -> None:
 
 def push(engine: str, n: int) -> float:
     from cohortops.diff.engine import make_engine
-    from cohortops.diff.mirror import push_mirror
+    from cohortops.diff.mirror import push_mirror, read_mirror, snapshot_key
     from cohortops.diff.warehouse_conn import connect
 
     src = source(engine, n)
     wh = connect(src, "bench")  # type: ignore[arg-type]
     start = time.perf_counter()
-    push_mirror(wh, src.mirror_schema, "bench", snapshot(n), n)  # type: ignore[attr-defined]
+    info = read_mirror(wh, src.mirror_schema, "bench")  # type: ignore[attr-defined]
+    if info is None or info.snapshot != snapshot_key(snapshot(n)) or os.environ.get("PUSH"):
+        push_mirror(wh, src.mirror_schema, "bench", snapshot(n), n)  # type: ignore[attr-defined]
     took = time.perf_counter() - start
     wh.close()
     del make_engine
@@ -182,7 +184,10 @@ def main() -> None:
         snapshot(n)
         build_source(args.engine, n)
         print(f"{args.engine} {n:,}: data ready in {time.perf_counter() - t:.1f} s", flush=True)
-        print(f"  mirror push: {push(args.engine, n):.1f} s", flush=True)
+        print(
+            f"  mirror push (0 when current; PUSH=1 forces): {push(args.engine, n):.1f} s",
+            flush=True,
+        )
         out = subprocess.run(
             [sys.executable, __file__, "--child", "--engine", args.engine, "--sizes", str(n)],
             capture_output=True,

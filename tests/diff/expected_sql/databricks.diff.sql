@@ -41,20 +41,20 @@ FROM (
         SELECT
           CASE
             WHEN (
-              `t7`.`v` IS NULL
+              `t6`.`v` IS NULL
             ) OR (
-              `t7`.`v` = ''
+              `t6`.`v` = ''
             )
             THEN 1
-            WHEN LENGTH(`t7`.`v`) > 255
+            WHEN LENGTH(`t6`.`v`) > 255
             THEN 2
             WHEN NOT (
-              `t7`.`plain`
-            ) AND REGEXP_LIKE(`t7`.`v`, '[--  ]')
+              `t6`.`plain`
+            ) AND REGEXP_LIKE(`t6`.`v`, '[--  ]')
             THEN 3
             ELSE CAST(NULL AS SMALLINT)
           END AS `reason`,
-          `t7`.`v` AS `id`
+          `t6`.`v` AS `id`
         FROM (
           SELECT
             `t5`.`plain`,
@@ -71,20 +71,13 @@ FROM (
             SELECT
               `t1`.`v`,
               NOT (
-                REGEXP_LIKE(`t1`.`v`, '[^ -~]')
-              )
-              AND NOT (
-                STARTSWITH(`t1`.`v`, ' ')
-              )
-              AND NOT (
-                ENDSWITH(`t1`.`v`, ' ')
-              )
-              AND (
+                REGEXP_LIKE(`t1`.`v`, '([^ -~]|^ | $)')
+              ) AND (
                 `t1`.`v` <> ''
               ) AS `plain`
             FROM `cohortops_source` AS `t1`
           ) AS `t5`
-        ) AS `t7`
+        ) AS `t6`
       ) AS `t9`
     ) AS `t11`
     FULL OUTER JOIN `t2` AS `t4`
@@ -100,8 +93,8 @@ SELECT
 FROM (
   SELECT
     6 AS `kind`,
-    `t6`.`id`,
-    `t6`.`n`
+    `t7`.`id`,
+    `t7`.`n`
   FROM (
     SELECT
       COUNT(*) AS `n`,
@@ -113,5 +106,5 @@ FROM (
         COALESCE(MAX(`t3`.`id`), '')
       ) AS `id`
     FROM `t2` AS `t3`
-  ) AS `t6`
+  ) AS `t7`
 ) AS `t8`

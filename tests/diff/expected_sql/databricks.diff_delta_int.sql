@@ -57,20 +57,20 @@ FROM (
             SELECT
               CASE
                 WHEN (
-                  `t9`.`v` IS NULL
+                  `t8`.`v` IS NULL
                 ) OR (
-                  `t9`.`v` = ''
+                  `t8`.`v` = ''
                 )
                 THEN 1
-                WHEN LENGTH(`t9`.`v`) > 255
+                WHEN LENGTH(`t8`.`v`) > 255
                 THEN 2
                 WHEN NOT (
-                  `t9`.`plain`
-                ) AND REGEXP_LIKE(`t9`.`v`, '[--  ]')
+                  `t8`.`plain`
+                ) AND REGEXP_LIKE(`t8`.`v`, '[--  ]')
                 THEN 3
                 ELSE CAST(NULL AS SMALLINT)
               END AS `reason`,
-              `t9`.`v` AS `id`
+              `t8`.`v` AS `id`
             FROM (
               SELECT
                 `t7`.`plain`,
@@ -87,20 +87,14 @@ FROM (
                 SELECT
                   CAST(`t2`.`v` AS STRING) AS `v`,
                   NOT (
-                    REGEXP_LIKE(CAST(`t2`.`v` AS STRING), '[^ -~]')
-                  )
-                  AND NOT (
-                    STARTSWITH(CAST(`t2`.`v` AS STRING), ' ')
-                  )
-                  AND NOT (
-                    ENDSWITH(CAST(`t2`.`v` AS STRING), ' ')
+                    REGEXP_LIKE(CAST(`t2`.`v` AS STRING), '([^ -~]|^ | $)')
                   )
                   AND (
                     CAST(`t2`.`v` AS STRING) <> ''
                   ) AS `plain`
                 FROM `cohortops_source` AS `t2`
               ) AS `t7`
-            ) AS `t9`
+            ) AS `t8`
           ) AS `t11`
         ) AS `t13`
         FULL OUTER JOIN `t3` AS `t6`
@@ -118,8 +112,8 @@ SELECT
 FROM (
   SELECT
     6 AS `kind`,
-    `t8`.`id`,
-    `t8`.`n`
+    `t9`.`id`,
+    `t9`.`n`
   FROM (
     SELECT
       COUNT(*) AS `n`,
@@ -131,5 +125,5 @@ FROM (
         COALESCE(MAX(`t5`.`id`), '')
       ) AS `id`
     FROM `t3` AS `t5`
-  ) AS `t8`
+  ) AS `t9`
 ) AS `t10`

@@ -40,15 +40,8 @@ FROM (
         "t1"."pos",
         "t1"."v",
         NOT (
-          "t1"."v" ~ '[^ -~]'
-        )
-        AND NOT (
-          STARTS_WITH("t1"."v", ' ')
-        )
-        AND NOT (
-          RIGHT("t1"."v", LENGTH(' ')) = ' '
-        )
-        AND (
+          "t1"."v" ~ '([^ -~]|^ | $)'
+        ) AND (
           "t1"."v" <> ''
         ) AS "plain"
       FROM (
