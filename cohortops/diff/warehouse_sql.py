@@ -207,6 +207,18 @@ def issues_sql(kind: ColumnKind, dialect: str) -> str:
 # fingerprint, and copying it (10M rows on PostgreSQL: a spilled tuplestore) costs more than
 # scanning it twice. A CTE that reads the source is materialised (the issues query).
 MATERIALIZE = frozenset({"duckdb", "postgres"})
+# PostgreSQL pulls subqueries up and then computes each reference to a derived column again (no
+# common subexpressions): the cleaning steps, nested, ran their pattern search several times a
+# row. `OFFSET 0` keeps each step a subquery computed once per row (10M ids: 33 s -> 18 s).
+FENCE = frozenset({"postgres"})
+
+
+def _reads_source_only(select: Any) -> bool:
+    """A step of the source's cleaning: a subquery whose tables are all the source."""
+    from sqlglot import exp
+
+    tables = [t.name for t in select.find_all(exp.Table)]
+    return bool(tables) and set(tables) == {SOURCE_TABLE} and select.args.get("offset") is None
 
 
 def compile_sql(expr: Any, dialect: str, source_sql: str | None = None) -> str:
@@ -221,6 +233,10 @@ def compile_sql(expr: Any, dialect: str, source_sql: str | None = None) -> str:
             reads_source = any(t.name == SOURCE_TABLE for t in cte.this.find_all(exp.Table))
             # the cleaned source: once; a table scan or a filter of a CTE: where it is read
             cte.set("materialized", reads_source)
+        if dialect in FENCE:
+            for select in tree.find_all(exp.Select):
+                if select is not tree and _reads_source_only(select):
+                    select.set("offset", exp.Offset(expression=exp.Literal.number(0)))
         sql = tree.sql(dialect=dialect, pretty=True)
     return sql if source_sql is None else with_source(sql, dialect, source_sql)
 

@@ -79,9 +79,13 @@ FROM (
                 "t1"."v" <> ''
               ) AS "plain"
             FROM "cohortops_source" AS "t1"
+            OFFSET 0
           ) AS "t5"
+          OFFSET 0
         ) AS "t6"
+        OFFSET 0
       ) AS "t9"
+      OFFSET 0
     ) AS "t11"
     FULL OUTER JOIN "t2" AS "t4"
       ON "t11"."id" = "t4"."id"

@@ -96,9 +96,13 @@ FROM (
                     CAST("t2"."v" AS VARCHAR) <> ''
                   ) AS "plain"
                 FROM "cohortops_source" AS "t2"
+                OFFSET 0
               ) AS "t7"
+              OFFSET 0
             ) AS "t8"
+            OFFSET 0
           ) AS "t11"
+          OFFSET 0
         ) AS "t13"
         FULL OUTER JOIN "t3" AS "t6"
           ON "t13"."id" = "t6"."id"
