@@ -153,6 +153,27 @@ def push(engine: str, n: int) -> float:
     return took
 
 
+def fold(engine: str, n: int) -> float:
+    """Fold the 1% churn (n/200 removed, n/200 added) into the mirror, as an apply would."""
+    import pyarrow as pa
+
+    from cohortops.diff.mirror import fold_mirror, read_mirror
+    from cohortops.diff.warehouse_conn import connect
+
+    src = source(engine, n)
+    wh = connect(src, "bench")  # type: ignore[arg-type]
+    info = read_mirror(wh, src.mirror_schema, "bench")  # type: ignore[attr-defined]
+    assert info is not None
+    as_ids = lambda lo, hi: pa.array([f"u{i:010d}" for i in range(lo, hi)], pa.string())  # noqa: E731
+    added, removed = as_ids(n, n + n // 200), as_ids(0, n // 200)
+    folded = DATA / f"snapshot-{n}-folded.parquet"  # a name only: the next run pushes again
+    start = time.perf_counter()
+    fold_mirror(wh, info, added, removed, folded, n)
+    took = time.perf_counter() - start
+    wh.close()
+    return took
+
+
 def explain(n: int) -> str:
     import psycopg
 
@@ -175,6 +196,9 @@ def main() -> None:
     parser.add_argument("--engine", choices=["duckdb", "postgres"], default="duckdb")
     parser.add_argument("--sizes", default="10M")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument(
+        "--fold", action="store_true", help="then time folding the churn into the mirror"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     for n in [size(s) for s in args.sizes.split(",")]:
@@ -201,6 +225,8 @@ def main() -> None:
         print(f"  plan diff: {out.stdout.strip()}", flush=True)
         if args.explain and args.engine == "postgres":
             print(explain(n))
+        if args.fold:
+            print(f"  fold of the churn: {fold(args.engine, n):.1f} s (next run pushes again)")
 
 
 if __name__ == "__main__":
