@@ -2,9 +2,10 @@
 
 The local state is the system of record; the mirror is a copy of its compacted snapshot in the
 warehouse (``<schema>.members_<cohort>``), so the warehouse can diff without the members
-travelling. A mirror is never edited in place: a new table is filled, checked (row count), and
+travelling. A push never edits a mirror in place: a new table is filled, checked (row count), and
 renamed over the old one in one transaction together with its row in ``<schema>.cohortops_mirrors``
-(snapshot name, row count, fingerprint). A plan trusts a mirror only when that row names the
+(snapshot name, row count, fingerprint). A fold applies an apply's changes to the current mirror
+in one transaction, checked before and after. A plan trusts a mirror only when that row names the
 local snapshot and the table still has the recorded row count and fingerprint.
 """
 

@@ -18,6 +18,7 @@ from typing import Any
 from cohortops.config import Config
 from cohortops.config.model import SqlSource
 from cohortops.errors import CohortopsError
+from cohortops.sources.hygiene import one_line
 from cohortops.state import Store
 from cohortops.state.logs import AuditEntry
 
@@ -65,9 +66,11 @@ def after_apply(store: Store, before: Sequence[Before]) -> Iterator[str]:
     for cohort in before:
         try:
             line = _fold(store, cohort)
-        except CohortopsError as exc:
+        except Exception as exc:  # the apply is done and recorded: a failed fold only leaves
+            # the mirror stale, which the next plan sees and repairs
+            text = exc.message if isinstance(exc, CohortopsError) else one_line(repr(exc))
             line = (
-                f"Mirror of {cohort.cohort_id} not updated ({exc.message.rstrip('.')}); "
+                f"Mirror of {cohort.cohort_id} not updated ({text.rstrip('.')}); "
                 "the next plan rebuilds it."
             )
         if line:
