@@ -7,7 +7,11 @@ compaction), then a child process runs one plan diff of the cohort and reports i
 CPU time, peak RSS and the bytes of result batches it received.
 
     python benchmarks/warehouse_scale.py --engine duckdb --sizes 10M,100M
-    python benchmarks/warehouse_scale.py --engine postgres --sizes 10M --explain
+    python benchmarks/warehouse_scale.py --engine postgres --sizes 10M --explain --fold
+
+Environment: ``COHORTOPS_BENCH_DUCK_SETTINGS`` (default ``memory_limit=100MB&threads=2``),
+``COHORTOPS_BENCH_PG_SETTINGS`` (URL query), ``PUSH=1`` pushes a current mirror again,
+``DIFF=local`` runs the local engine on the same data (its rows all travel).
 
 DuckDB runs in this process (a file database), so its memory is the client's: the URL caps it
 (``memory_limit``) and it spills to ``<file>.tmp``. Data lives under benchmarks/.data/.
@@ -104,7 +108,7 @@ def source(engine: str, n: int) -> object:
     return SqlSource(
         url=Secret(url_for(engine, n)),
         query=f"SELECT user_id FROM {source_table(engine, n)}",
-        diff="warehouse",
+        diff=os.environ.get("DIFF", "warehouse"),  # DIFF=local: the local engine, same data
         mirror_schema=schema,
     )
 
