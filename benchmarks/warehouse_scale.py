@@ -7,7 +7,11 @@ compaction), then a child process runs one plan diff of the cohort and reports i
 CPU time, peak RSS and the bytes of result batches it received.
 
     python benchmarks/warehouse_scale.py --engine duckdb --sizes 10M,100M
-    python benchmarks/warehouse_scale.py --engine postgres --sizes 10M --explain
+    python benchmarks/warehouse_scale.py --engine postgres --sizes 10M --explain --fold
+
+Environment: ``COHORTOPS_BENCH_DUCK_SETTINGS`` (default ``memory_limit=100MB&threads=2``),
+``COHORTOPS_BENCH_PG_SETTINGS`` (URL query), ``PUSH=1`` pushes a current mirror again,
+``DIFF=local`` runs the local engine on the same data (its rows all travel).
 
 DuckDB runs in this process (a file database), so its memory is the client's: the URL caps it
 (``memory_limit``) and it spills to ``<file>.tmp``. Data lives under benchmarks/.data/.
@@ -27,10 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / ".data" / "warehouse"
 PG_URL = os.environ.get("COHORTOPS_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-PG_SCHEMA = "cohortops_wh_bench"
-DUCK_SETTINGS = "memory_limit=100MB&threads=2"
-# Server-side memory for the two hash set operations (the server's, not the client's).
-PG_SETTINGS = os.environ.get("COHORTOPS_BENCH_PG_SETTINGS", "?options=-c%20work_mem%3D256MB")
+PG_SCHEMA = "wh_bench"
+DUCK_SETTINGS = os.environ.get("COHORTOPS_BENCH_DUCK_SETTINGS", "memory_limit=100MB&threads=2")
+# Server-side memory for the hash join and grouping (the server's, not the client's).
+PG_SETTINGS = os.environ.get("COHORTOPS_BENCH_PG_SETTINGS", "?options=-c%20work_mem%3D64MB")
 
 
 def size(text: str) -> int:
@@ -44,12 +48,12 @@ def ident(i: str) -> str:
 def snapshot(n: int) -> Path:
     import duckdb
 
-    path = DATA / f"snapshot-{n}-x.parquet"
+    path = DATA / f"snapshot-{n}-x.parquet"  # range() is in id order: no sort
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(config={"memory_limit": "1GB"})
         con.execute(
-            f"COPY (SELECT {ident('range')} AS id FROM range({n}) ORDER BY id) TO '{path}' "
+            f"COPY (SELECT {ident('range')} AS id FROM range({n})) TO '{path}' "
             "(FORMAT parquet, COMPRESSION zstd)"
         )
         con.close()
@@ -104,7 +108,7 @@ def source(engine: str, n: int) -> object:
     return SqlSource(
         url=Secret(url_for(engine, n)),
         query=f"SELECT user_id FROM {source_table(engine, n)}",
-        diff="warehouse",
+        diff=os.environ.get("DIFF", "warehouse"),  # DIFF=local: the local engine, same data
         mirror_schema=schema,
     )
 
@@ -138,20 +142,39 @@ def child(engine: str, n: int) -> None:
 
 def push(engine: str, n: int) -> float:
     from cohortops.diff.engine import make_engine
-    from cohortops.diff.mirror import push_mirror
+    from cohortops.diff.mirror import push_mirror, read_mirror, snapshot_key
     from cohortops.diff.warehouse_conn import connect
 
     src = source(engine, n)
     wh = connect(src, "bench")  # type: ignore[arg-type]
     start = time.perf_counter()
-    push_mirror(wh, src.mirror_schema, "bench", snapshot(n), n)  # type: ignore[attr-defined]
+    info = read_mirror(wh, src.mirror_schema, "bench")  # type: ignore[attr-defined]
+    if info is None or info.snapshot != snapshot_key(snapshot(n)) or os.environ.get("PUSH"):
+        push_mirror(wh, src.mirror_schema, "bench", snapshot(n), n)  # type: ignore[attr-defined]
     took = time.perf_counter() - start
-    if engine == "postgres":
-        from cohortops.diff.mirror import mirror_table
-
-        wh.script([f"ANALYZE {PG_SCHEMA}.{mirror_table('bench')}"])
     wh.close()
     del make_engine
+    return took
+
+
+def fold(engine: str, n: int) -> float:
+    """Fold the 1% churn (n/200 removed, n/200 added) into the mirror, as an apply would."""
+    import pyarrow as pa
+
+    from cohortops.diff.mirror import fold_mirror, read_mirror
+    from cohortops.diff.warehouse_conn import connect
+
+    src = source(engine, n)
+    wh = connect(src, "bench")  # type: ignore[arg-type]
+    info = read_mirror(wh, src.mirror_schema, "bench")  # type: ignore[attr-defined]
+    assert info is not None
+    as_ids = lambda lo, hi: pa.array([f"u{i:010d}" for i in range(lo, hi)], pa.string())  # noqa: E731
+    added, removed = as_ids(n, n + n // 200), as_ids(0, n // 200)
+    folded = DATA / f"snapshot-{n}-folded.parquet"  # a name only: the next run pushes again
+    start = time.perf_counter()
+    fold_mirror(wh, info, added, removed, folded, n)
+    took = time.perf_counter() - start
+    wh.close()
     return took
 
 
@@ -168,7 +191,8 @@ def explain(n: int) -> str:
     )
     with psycopg.connect(PG_URL + PG_SETTINGS) as con:
         rows = con.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}").fetchall()
-    return "\n".join(r[0] for r in rows)
+    # the keys and conditions spell out the cleaning expressions: only their first words
+    return "\n".join(r[0] if len(r[0]) < 160 else r[0][:100] + " …" for r in rows)
 
 
 def main() -> None:
@@ -176,6 +200,9 @@ def main() -> None:
     parser.add_argument("--engine", choices=["duckdb", "postgres"], default="duckdb")
     parser.add_argument("--sizes", default="10M")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument(
+        "--fold", action="store_true", help="then time folding the churn into the mirror"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     for n in [size(s) for s in args.sizes.split(",")]:
@@ -186,7 +213,10 @@ def main() -> None:
         snapshot(n)
         build_source(args.engine, n)
         print(f"{args.engine} {n:,}: data ready in {time.perf_counter() - t:.1f} s", flush=True)
-        print(f"  mirror push: {push(args.engine, n):.1f} s", flush=True)
+        print(
+            f"  mirror push (0 when current; PUSH=1 forces): {push(args.engine, n):.1f} s",
+            flush=True,
+        )
         out = subprocess.run(
             [sys.executable, __file__, "--child", "--engine", args.engine, "--sizes", str(n)],
             capture_output=True,
@@ -199,6 +229,8 @@ def main() -> None:
         print(f"  plan diff: {out.stdout.strip()}", flush=True)
         if args.explain and args.engine == "postgres":
             print(explain(n))
+        if args.fold:
+            print(f"  fold of the churn: {fold(args.engine, n):.1f} s (next run pushes again)")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 The local state is the system of record; the mirror is a copy of its compacted snapshot in the
 warehouse (``<schema>.members_<cohort>``), so the warehouse can diff without the members
-travelling. A mirror is never edited in place: a new table is filled, checked (row count), and
+travelling. A push never edits a mirror in place: a new table is filled, checked (row count), and
 renamed over the old one in one transaction together with its row in ``<schema>.cohortops_mirrors``
-(snapshot name, row count, fingerprint). A plan trusts a mirror only when that row names the
+(snapshot name, row count, fingerprint). A fold applies an apply's changes to the current mirror
+in one transaction, checked before and after. A plan trusts a mirror only when that row names the
 local snapshot and the table still has the recorded row count and fingerprint.
 """
 
@@ -16,11 +17,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+
 from cohortops.diff.warehouse_conn import Warehouse, quote
 from cohortops.diff.warehouse_sql import fingerprint_sql
 from cohortops.errors import StateError
 
 META_TABLE = "cohortops_mirrors"
+FOLD_CHANGED, FOLD_ADDED = "cohortops_fold_changed", "cohortops_fold_added"
 NO_SNAPSHOT = "none"
 
 
@@ -92,6 +96,7 @@ def push_mirror(
     wh.script([*_meta_ddl(schema), f"DROP TABLE IF EXISTS {target}"])
     wh.script([f"CREATE TABLE {target} (id VARCHAR NOT NULL)"])
     wh.load(schema, build, snapshot)
+    wh.index(schema, build)
     count, print_ = fingerprint(wh, schema, build)
     if count != expected:
         wh.script([f"DROP TABLE IF EXISTS {target}"])
@@ -101,14 +106,67 @@ def push_mirror(
             hint="Run `cohortops state push-mirror` again.",
         )
     info = MirrorInfo(cohort_id, schema, table, snapshot_key(snapshot), count, print_)
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     wh.script(
         [
             f"DROP TABLE IF EXISTS {quote(schema)}.{quote(table)}",
             f"ALTER TABLE {target} RENAME TO {quote(table)}",
-            f"DELETE FROM {quote(schema)}.{META_TABLE} WHERE cohort_id = {_lit(cohort_id)}",
-            f"INSERT INTO {quote(schema)}.{META_TABLE} VALUES ({_lit(cohort_id)}, "
-            f"{_lit(table)}, {_lit(info.snapshot)}, {count}, {_lit(print_)}, {_lit(now)})",
+            *_record(info),
         ]
     )
     return info
+
+
+def _record(info: MirrorInfo) -> list[str]:
+    """The statements that make ``info`` the cohort's metadata row."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    meta = f"{quote(info.schema)}.{META_TABLE}"
+    return [
+        f"DELETE FROM {meta} WHERE cohort_id = {_lit(info.cohort_id)}",
+        f"INSERT INTO {meta} VALUES ({_lit(info.cohort_id)}, {_lit(info.table)}, "
+        f"{_lit(info.snapshot)}, {info.row_count}, {_lit(info.fingerprint)}, {_lit(now)})",
+    ]
+
+
+def fold_mirror(
+    wh: Warehouse,
+    info: MirrorInfo,
+    added: pa.Array,
+    removed: pa.Array,
+    snapshot: Path | None,
+    expected: int,
+) -> MirrorInfo:
+    """Apply acknowledged changes to the mirror ``info`` so it holds ``snapshot`` (``expected``
+    ids), in one transaction: delete ``added ∪ removed``, insert ``added``, check the row count,
+    record the new fingerprint. Any failure rolls it all back: the metadata still names the
+    old snapshot, so the next plan sees a stale mirror and rebuilds it (never a wrong one)."""
+    table = f"{quote(info.schema)}.{quote(info.table)}"
+    with (
+        wh.ids_table(FOLD_CHANGED, pa.concat_arrays([added, removed])),
+        wh.ids_table(FOLD_ADDED, added),
+        wh.transaction(),
+    ):
+        # the mirror must be the one recorded: folding into an edited table would bless it
+        if fingerprint(wh, info.schema, info.table) != (info.row_count, info.fingerprint):
+            raise StateError(
+                f"The warehouse mirror {info.schema}.{info.table} of cohort {info.cohort_id} "
+                "was changed outside cohortops; not folding the applied changes into it.",
+                hint=f"Run `cohortops state push-mirror {info.cohort_id}` to rebuild it.",
+            )
+        for statement in (
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {quote(FOLD_CHANGED)})",
+            f"INSERT INTO {table} SELECT DISTINCT id FROM {quote(FOLD_ADDED)}",
+        ):
+            wh.execute(statement)
+        count, print_ = fingerprint(wh, info.schema, info.table)
+        if count != expected:
+            raise StateError(
+                f"Folding the applied changes into the mirror of cohort {info.cohort_id} gave "
+                f"{count} rows, the snapshot has {expected}; the mirror is left as it was.",
+                hint=f"Run `cohortops state push-mirror {info.cohort_id}` to rebuild it.",
+            )
+        new = MirrorInfo(
+            info.cohort_id, info.schema, info.table, snapshot_key(snapshot), count, print_
+        )
+        for statement in _record(new):
+            wh.execute(statement)
+    return new

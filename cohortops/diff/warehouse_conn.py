@@ -7,6 +7,7 @@ is the cohort's ``source.sql.url``; errors name it masked and never carry its se
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,8 +44,18 @@ class Warehouse(Protocol):
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
 
+    def execute(self, statement: str) -> None: ...
+
     def script(self, statements: list[str]) -> None:
         """Run statements in one transaction."""
+        ...
+
+    def transaction(self) -> Any:
+        """A context manager: the statements and queries it wraps commit together or not at all."""
+        ...
+
+    def index(self, schema: str, table: str) -> None:
+        """Make a freshly filled mirror table fast to join (outside any transaction)."""
         ...
 
     def ids_table(self, name: str, ids: pa.Array) -> Any:
@@ -77,7 +88,10 @@ class DuckDBWarehouse:
         self.label, self._cohort = label, cohort_id
         self._duckdb = duckdb
         try:
-            self.con = duckdb.connect(database, config=dict(config or {}))
+            # The diff's rows are grouped, their order is meaningless: not keeping it lets
+            # DuckDB stream and spill with less memory. The URL may say otherwise.
+            settings: dict[str, Any] = {"preserve_insertion_order": "false", **(config or {})}
+            self.con = duckdb.connect(database, config=settings)
         except duckdb.Error as exc:
             raise _fail(label, cohort_id, exc, "connecting") from None
 
@@ -107,16 +121,28 @@ class DuckDBWarehouse:
         with self._errors("a query"):
             return list(self.con.sql(sql).fetchall())
 
+    def execute(self, statement: str) -> None:
+        with self._errors("updating the mirror"):
+            self.con.execute(statement)
+
     def script(self, statements: list[str]) -> None:
+        with self.transaction():
+            for statement in statements:
+                self.execute(statement)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
         with self._errors("updating the mirror"):
             self.con.execute("BEGIN TRANSACTION")
             try:
-                for statement in statements:
-                    self.con.execute(statement)
-                self.con.execute("COMMIT")
+                yield
             except BaseException:
                 self.con.execute("ROLLBACK")
                 raise
+            self.con.execute("COMMIT")
+
+    def index(self, schema: str, table: str) -> None:
+        """Nothing: DuckDB joins by hashing, an index (ART) would only cost memory at push."""
 
     @contextmanager
     def ids_table(self, name: str, ids: pa.Array) -> Iterator[None]:
@@ -199,10 +225,29 @@ class PostgresWarehouse:
             cur.execute(sql)
             return list(cur.fetchall())
 
+    def execute(self, statement: str) -> None:
+        with self._errors("updating the mirror"):
+            self.con.execute(statement)
+
     def script(self, statements: list[str]) -> None:
-        with self._errors("updating the mirror"), self.con.transaction():
+        with self.transaction():
             for statement in statements:
-                self.con.execute(statement)
+                self.execute(statement)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._errors("updating the mirror"), self.con.transaction():
+            yield
+
+    def index(self, schema: str, table: str) -> None:
+        """A primary key (also a last guard against duplicates), statistics, and the visibility
+        map, so the planner can merge-join an index-only scan of the mirror."""
+        name = f"{quote(schema)}.{quote(table)}"
+        with self._errors("indexing the mirror"):
+            # a fresh constraint name: the swapped-out table's index keeps its own until dropped
+            key = quote(f"cohortops_pk_{uuid.uuid4().hex[:16]}")
+            self.con.execute(f"ALTER TABLE {name} ADD CONSTRAINT {key} PRIMARY KEY (id)")
+            self.con.execute(f"VACUUM (ANALYZE) {name}")
 
     @contextmanager
     def ids_table(self, name: str, ids: pa.Array) -> Iterator[None]:

@@ -2,7 +2,9 @@
 
     adds    = (X - A - D) ∪ (desired ∩ D)        X = desired - mirror, Y = mirror - desired
     removes = (Y - A - D) ∪ (A - desired)        A, D = delta added / removed
-    |R|     = |S| - |(A ∪ D) ∩ S| + |A|          S = the mirror
+    |R|     = |S| - |(A ∪ D) ∩ S| + |A|          S = the mirror, B = desired ∩ S ∩ (A ∪ D)
+    desired ∩ (A ∪ D) = (X ∩ (A ∪ D)) ∪ B        S ∩ (A ∪ D) = (Y ∩ (A ∪ D)) ∪ B
+    |distinct desired| = |S| - |Y| + |X|
 
 A removal wins over an add of the same id, as in the store. Any engine's result (DuckDB,
 PostgreSQL, Spark) goes through the same functions.
@@ -20,10 +22,8 @@ import pyarrow.compute as pc
 from cohortops.diff.warehouse_sql import (
     ADD,
     CODE_REASONS,
-    DISTINCT,
     FINGERPRINT,
-    IN_DELTA,
-    IN_MIRROR,
+    IN_BOTH,
     REMOVE,
     STATS,
 )
@@ -51,21 +51,25 @@ class Result:
     """The rows of one diff query, by kind."""
 
     ids: dict[int, list[pa.Array]] = field(
-        default_factory=lambda: {ADD: [], REMOVE: [], IN_DELTA: [], IN_MIRROR: []}
+        default_factory=lambda: {ADD: [], REMOVE: [], IN_BOTH: []}
     )
     counts: dict[int, int] = field(default_factory=dict)
     fingerprint: tuple[int, str] | None = None
     nbytes: int = 0
+    good_rows: int = 0  # valid source rows, duplicates included
 
     def read(self, batches: Iterable[pa.RecordBatch]) -> Result:
         for batch in batches:
             self.nbytes += batch.nbytes
             kinds = batch.column(0)
             for kind, parts in self.ids.items():
-                chosen = batch.column(1).filter(pc.equal(kinds, kind))
+                mask = pc.equal(kinds, kind)
+                chosen = batch.column(1).filter(mask)
                 if len(chosen):
                     parts.append(chosen.cast(pa.string()))
-            for row in batch.filter(pc.greater_equal(kinds, DISTINCT)).to_pylist():
+                    if kind != REMOVE:  # a desired id: its rows are valid source rows
+                        self.good_rows += pc.sum(batch.column(2).filter(mask)).as_py()
+            for row in batch.filter(pc.greater_equal(kinds, FINGERPRINT)).to_pylist():
                 if row["kind"] == FINGERPRINT:
                     self.fingerprint = (int(row["n"]), str(row["id"]))
                 else:
@@ -82,17 +86,19 @@ class Result:
 
     @property
     def distinct(self) -> int:
-        return self.counts.get(DISTINCT, 0)
+        mirrored = self.fingerprint[0] if self.fingerprint else 0
+        return mirrored - len(self._ids(REMOVE)) + len(self._ids(ADD))
 
     @property
     def duplicates(self) -> int:
-        return self.counts.get(STATS, 0) - self.distinct
+        return self.counts.get(STATS, 0) + self.good_rows - self.distinct
 
     def fold(self, added: pa.Array, removed: pa.Array, mirrored: int) -> tuple[Any, Any, int]:
         """Sorted ``(adds, removes)`` against ``S ∪ A − D`` and that set's size."""
-        x, y = self._ids(ADD), self._ids(REMOVE)
-        in_delta, in_mirror = self._ids(IN_DELTA), self._ids(IN_MIRROR)
+        x, y, both_ids = self._ids(ADD), self._ids(REMOVE), self._ids(IN_BOTH)
         both = pa.concat_arrays([added, removed])
+        in_delta = pa.concat_arrays([x.filter(pc.is_in(x, both)), both_ids])
+        in_mirror = pa.concat_arrays([y.filter(pc.is_in(y, both)), both_ids])
         adds = pa.concat_arrays(
             [x.filter(pc.invert(pc.is_in(x, both))), removed.filter(pc.is_in(removed, in_delta))]
         )

@@ -28,6 +28,7 @@ from cohortops.errors import ApplyError, CohortopsError, StateError
 from cohortops.operations.braze_members import ExportSettings
 from cohortops.operations.cancel import CancelWatcher
 from cohortops.operations.context import App, check_fresh
+from cohortops.operations.fold_mirror import after_apply, before_apply
 from cohortops.operations.refresh import (
     RefreshedPlan,
     drift_lines,
@@ -199,6 +200,7 @@ def _apply_command(
             if drift:
                 yield drift
             record_refreshed(app.config, store, refreshed)
+        mirrors = before_apply(app.config, store, changed)
         try:
             result = apply_plan(
                 app,
@@ -223,6 +225,7 @@ def _apply_command(
             raise
         yield f"Apply {result.apply_id} finished:"
         yield from summarize(result.outcomes)
+        yield from after_apply(store, mirrors)
         from cohortops.operations.audit_report import head_line
 
         yield head_line(store)

@@ -41,6 +41,6 @@ def push_mirror(config: Config, store: Store, cohort_id: str) -> str:
         wh.close()
     return (
         f"Pushed the mirror of {cohort_id}: {info.row_count} members from snapshot "
-        f"{info.snapshot} into {info.schema}.{info.table} on {wh.label}; changes recorded since "
-        "that snapshot are applied by each plan until the next compaction."
+        f"{info.snapshot} into {info.schema}.{info.table} on {wh.label}; each apply folds its "
+        "changes into it."
     )

@@ -18,7 +18,7 @@ from pgsupport import RUN_ID, next_schema_number
 from cohortops.plan.model import Plan
 
 from .conftest import MakeProject
-from .harness import CohortSpec, assert_converged, ids
+from .harness import CohortSpec, Project, assert_converged, ids
 
 
 def fill(kind: str, url: str, table: str, values: list[str | None]) -> None:
@@ -49,6 +49,17 @@ def comparable(plan: Plan) -> list[dict[str, Any]]:
     return out
 
 
+def place(kind: str, project: Project, request: pytest.FixtureRequest) -> tuple[str, str, str]:
+    """``(url, source table, mirror schema)`` in a DuckDB file or a new PostgreSQL schema."""
+    if kind == "duckdb":
+        return f"duckdb:///{project.root / 'warehouse.duckdb'}", "audience", "cohortops"
+    url = request.getfixturevalue("postgres_url")
+    schema = f"cohortops_test_{RUN_ID}_{next_schema_number()}"
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+    return url, f"{schema}.audience", schema
+
+
 @pytest.mark.parametrize(
     "warehouse", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -56,18 +67,7 @@ def test_warehouse_plan_equals_local_plan(
     make_project: MakeProject, warehouse: str, request: pytest.FixtureRequest
 ) -> None:
     project = make_project("sqlite", population=2_000)
-    if warehouse == "duckdb":
-        url, table, schema = (
-            f"duckdb:///{project.root / 'warehouse.duckdb'}",
-            "audience",
-            "cohortops",
-        )
-    else:
-        url = request.getfixturevalue("postgres_url")
-        schema = f"cohortops_test_{RUN_ID}_{next_schema_number()}"
-        with psycopg.connect(url, autocommit=True) as con:
-            con.execute(f"CREATE SCHEMA {schema}")
-        table = f"{schema}.audience"
+    url, table, schema = place(warehouse, project, request)
 
     def write(diff: str) -> None:
         source = {

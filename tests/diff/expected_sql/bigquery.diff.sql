@@ -5,157 +5,106 @@ SELECT q.user_id AS v FROM (SELECT user_id FROM analytics.churn) q
   SELECT
     *
   FROM `cohortops`.`members_churn_risk_1a2b3c4d` AS `t0`
-), `t8` AS (
-  SELECT
-    CASE
-      WHEN (
-        `t6`.`v` IS NULL
-      ) OR (
-        `t6`.`v` = ''
-      )
-      THEN 1
-      WHEN LENGTH(`t6`.`v`) > 255
-      THEN 2
-      WHEN NOT (
-        `t6`.`plain`
-      ) AND REGEXP_CONTAINS(`t6`.`v`, '[--  ]')
-      THEN 3
-      ELSE CAST(NULL AS INT64)
-    END AS `reason`,
-    `t6`.`v` AS `id`
-  FROM (
-    SELECT
-      `t4`.`plain`,
-      CASE
-        WHEN `t4`.`plain`
-        THEN `t4`.`v`
-        ELSE REGEXP_REPLACE(
-          REGEXP_REPLACE(`t4`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
-          '[ \t\n\r\v\f             ​    　﻿]+$',
-          ''
-        )
-      END AS `v`
-    FROM (
-      SELECT
-        `t1`.`v`,
-        NOT (
-          REGEXP_CONTAINS(`t1`.`v`, '[^ -~]')
-        )
-        AND NOT (
-          STARTS_WITH(`t1`.`v`, ' ')
-        )
-        AND NOT (
-          ENDS_WITH(`t1`.`v`, ' ')
-        )
-        AND (
-          `t1`.`v` <> ''
-        ) AS `plain`
-      FROM `cohortops_source` AS `t1`
-    ) AS `t4`
-  ) AS `t6`
-), `t11` AS (
-  SELECT
-    `t9`.`id`
-  FROM `t8` AS `t9`
-  WHERE
-    `t9`.`reason` IS NULL
 )
 SELECT
   *
 FROM (
   SELECT
-    *
+    `t12`.`kind`,
+    `t12`.`id`,
+    COUNT(*) AS `n`
   FROM (
     SELECT
-      COALESCE(`t10`.`reason`, 0) + 100 AS `kind`,
-      CAST(NULL AS STRING) AS `id`,
-      `t10`.`n`
+      CAST(CASE
+        WHEN `t11`.`reason` IS NULL
+        THEN 2
+        WHEN `t11`.`reason` <> 0
+        THEN CAST(`t11`.`reason` AS INT64) + 100
+        WHEN `t4`.`id` IS NULL
+        THEN 1
+        ELSE 100
+      END AS INT64) AS `kind`,
+      CASE
+        WHEN `t11`.`reason` IS NULL
+        THEN `t4`.`id`
+        WHEN `t11`.`reason` <> 0
+        THEN CAST(NULL AS STRING)
+        WHEN `t4`.`id` IS NULL
+        THEN `t11`.`id`
+        ELSE CAST(NULL AS STRING)
+      END AS `id`
     FROM (
       SELECT
-        `t9`.`reason`,
-        COUNT(*) AS `n`
-      FROM `t8` AS `t9`
-      GROUP BY
-        1
-    ) AS `t10`
-  ) AS `t15`
-  UNION ALL
-  SELECT
-    *
-  FROM (
-    SELECT
-      5 AS `kind`,
-      CAST(NULL AS STRING) AS `id`,
-      `t18`.`n`
-    FROM (
-      SELECT
-        COUNT(DISTINCT `t12`.`id`) AS `n`
-      FROM `t11` AS `t12`
-    ) AS `t18`
-  ) AS `t21`
-) AS `t22`
+        COALESCE(`t9`.`reason`, 0) AS `reason`,
+        CASE WHEN `t9`.`reason` IS NULL THEN `t9`.`id` ELSE CAST(NULL AS STRING) END AS `id`
+      FROM (
+        SELECT
+          CASE
+            WHEN (
+              `t6`.`v` IS NULL
+            ) OR (
+              `t6`.`v` = ''
+            )
+            THEN 1
+            WHEN LENGTH(`t6`.`v`) > 255
+            THEN 2
+            WHEN NOT (
+              `t6`.`plain`
+            ) AND REGEXP_CONTAINS(`t6`.`v`, '[--  ]')
+            THEN 3
+            ELSE CAST(NULL AS INT64)
+          END AS `reason`,
+          `t6`.`v` AS `id`
+        FROM (
+          SELECT
+            `t5`.`plain`,
+            CASE
+              WHEN `t5`.`plain`
+              THEN `t5`.`v`
+              ELSE REGEXP_REPLACE(
+                REGEXP_REPLACE(`t5`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
+                '[ \t\n\r\v\f             ​    　﻿]+$',
+                ''
+              )
+            END AS `v`
+          FROM (
+            SELECT
+              `t1`.`v`,
+              NOT (
+                REGEXP_CONTAINS(`t1`.`v`, '([^ -~]|^ | $)')
+              ) AND (
+                `t1`.`v` <> ''
+              ) AS `plain`
+            FROM `cohortops_source` AS `t1`
+          ) AS `t5`
+        ) AS `t6`
+      ) AS `t9`
+    ) AS `t11`
+    FULL OUTER JOIN `t2` AS `t4`
+      ON `t11`.`id` = `t4`.`id`
+  ) AS `t12`
+  GROUP BY
+    1,
+    2
+) AS `t13`
 UNION ALL
 SELECT
   *
 FROM (
   SELECT
-    *
+    6 AS `kind`,
+    `t7`.`id`,
+    `t7`.`n`
   FROM (
     SELECT
-      6 AS `kind`,
-      `t5`.`id`,
-      `t5`.`n`
-    FROM (
-      SELECT
-        COUNT(*) AS `n`,
+      COUNT(*) AS `n`,
+      CONCAT(
         CONCAT(
-          CONCAT(
-            CONCAT(CONCAT(CAST(SUM(LENGTH(`t3`.`id`)) AS STRING), ':'), COALESCE(MIN(`t3`.`id`), '')),
-            ':'
-          ),
-          COALESCE(MAX(`t3`.`id`), '')
-        ) AS `id`
-      FROM `t2` AS `t3`
-    ) AS `t5`
+          CONCAT(CONCAT(CAST(SUM(LENGTH(`t3`.`id`)) AS STRING), ':'), COALESCE(MIN(`t3`.`id`), '')),
+          ':'
+        ),
+        COALESCE(MAX(`t3`.`id`), '')
+      ) AS `id`
+    FROM `t2` AS `t3`
   ) AS `t7`
-  UNION ALL
-  SELECT
-    *
-  FROM (
-    SELECT
-      *
-    FROM (
-      SELECT
-        1 AS `kind`,
-        `t13`.`id`,
-        1 AS `n`
-      FROM (
-        SELECT
-          *
-        FROM `t11` AS `t12`
-        EXCEPT DISTINCT
-        SELECT
-          *
-        FROM `t2` AS `t3`
-      ) AS `t13`
-    ) AS `t16`
-    UNION ALL
-    SELECT
-      *
-    FROM (
-      SELECT
-        2 AS `kind`,
-        `t14`.`id`,
-        1 AS `n`
-      FROM (
-        SELECT
-          *
-        FROM `t2` AS `t3`
-        EXCEPT DISTINCT
-        SELECT
-          *
-        FROM `t11` AS `t12`
-      ) AS `t14`
-    ) AS `t17`
-  ) AS `t19`
-) AS `t20`
+) AS `t8`

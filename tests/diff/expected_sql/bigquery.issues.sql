@@ -37,15 +37,8 @@ FROM (
         `t1`.`pos`,
         `t1`.`v`,
         NOT (
-          REGEXP_CONTAINS(`t1`.`v`, '[^ -~]')
-        )
-        AND NOT (
-          STARTS_WITH(`t1`.`v`, ' ')
-        )
-        AND NOT (
-          ENDS_WITH(`t1`.`v`, ' ')
-        )
-        AND (
+          REGEXP_CONTAINS(`t1`.`v`, '([^ -~]|^ | $)')
+        ) AND (
           `t1`.`v` <> ''
         ) AS `plain`
       FROM (

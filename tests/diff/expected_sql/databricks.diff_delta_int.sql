@@ -1,198 +1,129 @@
-WITH `t4` AS (
+WITH `t3` AS (
   SELECT
     *
-  FROM `cohortops`.`members_churn_risk_1a2b3c4d` AS `t1`
-), `t12` AS (
-  SELECT
-    CASE
-      WHEN (
-        `t10`.`v` IS NULL
-      ) OR (
-        `t10`.`v` = ''
-      )
-      THEN 1
-      WHEN LENGTH(`t10`.`v`) > 255
-      THEN 2
-      WHEN NOT (
-        `t10`.`plain`
-      ) AND REGEXP_LIKE(`t10`.`v`, '[--  ]')
-      THEN 3
-      ELSE CAST(NULL AS SMALLINT)
-    END AS `reason`,
-    `t10`.`v` AS `id`
-  FROM (
-    SELECT
-      `t8`.`plain`,
-      CASE
-        WHEN `t8`.`plain`
-        THEN `t8`.`v`
-        ELSE REGEXP_REPLACE(
-          REGEXP_REPLACE(`t8`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
-          '[ \t\n\r\v\f             ​    　﻿]+$',
-          ''
-        )
-      END AS `v`
-    FROM (
-      SELECT
-        CAST(`t2`.`v` AS STRING) AS `v`,
-        NOT (
-          REGEXP_LIKE(CAST(`t2`.`v` AS STRING), '[^ -~]')
-        )
-        AND NOT (
-          STARTSWITH(CAST(`t2`.`v` AS STRING), ' ')
-        )
-        AND NOT (
-          ENDSWITH(CAST(`t2`.`v` AS STRING), ' ')
-        )
-        AND (
-          CAST(`t2`.`v` AS STRING) <> ''
-        ) AS `plain`
-      FROM `cohortops_source` AS `t2`
-    ) AS `t8`
-  ) AS `t10`
-), `t15` AS (
-  SELECT
-    `t13`.`id`
-  FROM `t12` AS `t13`
-  WHERE
-    `t13`.`reason` IS NULL
+  FROM `cohortops`.`members_churn_risk_1a2b3c4d` AS `t0`
 )
 SELECT
   *
 FROM (
   SELECT
-    *
+    `t16`.`kind`,
+    `t16`.`id`,
+    COUNT(*) AS `n`
   FROM (
     SELECT
-      4 AS `kind`,
-      `t6`.`id`,
-      1 AS `n`
-    FROM `t4` AS `t6`
-    LEFT SEMI JOIN `cohortops_delta` AS `t3`
-      ON `t6`.`id` = `t3`.`id`
-  ) AS `t7`
-  UNION ALL
-  SELECT
-    *
-  FROM (
-    SELECT
-      *
+      CAST(CASE
+        WHEN `t15`.`reason` IS NULL
+        THEN 2
+        WHEN `t15`.`reason` <> 0
+        THEN CAST(`t15`.`reason` AS INT) + 100
+        WHEN `t15`.`id_right` IS NULL
+        THEN 1
+        WHEN `t15`.`hit`
+        THEN 3
+        ELSE 100
+      END AS INT) AS `kind`,
+      CASE
+        WHEN `t15`.`reason` IS NULL
+        THEN `t15`.`id_right`
+        WHEN `t15`.`reason` <> 0
+        THEN CAST(NULL AS STRING)
+        WHEN `t15`.`id_right` IS NULL
+        THEN `t15`.`id`
+        WHEN `t15`.`hit`
+        THEN `t15`.`id`
+        ELSE CAST(NULL AS STRING)
+      END AS `id`
     FROM (
       SELECT
-        1 AS `kind`,
-        `t17`.`id`,
-        1 AS `n`
+        `t14`.`reason`,
+        `t14`.`id`,
+        `t14`.`id_right`,
+        `t14`.`id` IN (
+          SELECT
+            *
+          FROM `cohortops_delta` AS `t1`
+        ) AS `hit`
       FROM (
         SELECT
-          *
-        FROM `t15` AS `t16`
-        EXCEPT
-        SELECT
-          *
-        FROM `t4` AS `t5`
-      ) AS `t17`
-    ) AS `t21`
-    UNION ALL
-    SELECT
-      *
-    FROM (
-      SELECT
-        2 AS `kind`,
-        `t18`.`id`,
-        1 AS `n`
-      FROM (
-        SELECT
-          *
-        FROM `t4` AS `t5`
-        EXCEPT
-        SELECT
-          *
-        FROM `t15` AS `t16`
-      ) AS `t18`
-    ) AS `t22`
-  ) AS `t24`
-) AS `t25`
+          `t13`.`reason`,
+          `t13`.`id`,
+          `t6`.`id` AS `id_right`
+        FROM (
+          SELECT
+            COALESCE(`t11`.`reason`, 0) AS `reason`,
+            CASE WHEN `t11`.`reason` IS NULL THEN `t11`.`id` ELSE CAST(NULL AS STRING) END AS `id`
+          FROM (
+            SELECT
+              CASE
+                WHEN (
+                  `t8`.`v` IS NULL
+                ) OR (
+                  `t8`.`v` = ''
+                )
+                THEN 1
+                WHEN LENGTH(`t8`.`v`) > 255
+                THEN 2
+                WHEN NOT (
+                  `t8`.`plain`
+                ) AND REGEXP_LIKE(`t8`.`v`, '[--  ]')
+                THEN 3
+                ELSE CAST(NULL AS SMALLINT)
+              END AS `reason`,
+              `t8`.`v` AS `id`
+            FROM (
+              SELECT
+                `t7`.`plain`,
+                CASE
+                  WHEN `t7`.`plain`
+                  THEN `t7`.`v`
+                  ELSE REGEXP_REPLACE(
+                    REGEXP_REPLACE(`t7`.`v`, '^[ \t\n\r\v\f             ​    　﻿]+', ''),
+                    '[ \t\n\r\v\f             ​    　﻿]+$',
+                    ''
+                  )
+                END AS `v`
+              FROM (
+                SELECT
+                  CAST(`t2`.`v` AS STRING) AS `v`,
+                  NOT (
+                    REGEXP_LIKE(CAST(`t2`.`v` AS STRING), '([^ -~]|^ | $)')
+                  )
+                  AND (
+                    CAST(`t2`.`v` AS STRING) <> ''
+                  ) AS `plain`
+                FROM `cohortops_source` AS `t2`
+              ) AS `t7`
+            ) AS `t8`
+          ) AS `t11`
+        ) AS `t13`
+        FULL OUTER JOIN `t3` AS `t6`
+          ON `t13`.`id` = `t6`.`id`
+      ) AS `t14`
+    ) AS `t15`
+  ) AS `t16`
+  GROUP BY
+    1,
+    2
+) AS `t17`
 UNION ALL
 SELECT
   *
 FROM (
   SELECT
-    *
+    6 AS `kind`,
+    `t9`.`id`,
+    `t9`.`n`
   FROM (
     SELECT
-      *
-    FROM (
-      SELECT
-        COALESCE(`t14`.`reason`, 0) + 100 AS `kind`,
-        CAST(NULL AS STRING) AS `id`,
-        `t14`.`n`
-      FROM (
-        SELECT
-          `t13`.`reason`,
-          COUNT(*) AS `n`
-        FROM `t12` AS `t13`
-        GROUP BY
-          1
-      ) AS `t14`
-    ) AS `t20`
-    UNION ALL
-    SELECT
-      *
-    FROM (
-      SELECT
-        5 AS `kind`,
-        CAST(NULL AS STRING) AS `id`,
-        `t23`.`n`
-      FROM (
-        SELECT
-          COUNT(DISTINCT `t16`.`id`) AS `n`
-        FROM `t15` AS `t16`
-      ) AS `t23`
-    ) AS `t26`
-  ) AS `t28`
-  UNION ALL
-  SELECT
-    *
-  FROM (
-    SELECT
-      *
-    FROM (
-      SELECT
-        6 AS `kind`,
-        `t9`.`id`,
-        `t9`.`n`
-      FROM (
-        SELECT
-          COUNT(*) AS `n`,
-          CONCAT(
-            CONCAT(
-              CONCAT(CONCAT(CAST(SUM(LENGTH(`t5`.`id`)) AS STRING), ':'), COALESCE(MIN(`t5`.`id`), '')),
-              ':'
-            ),
-            COALESCE(MAX(`t5`.`id`), '')
-          ) AS `id`
-        FROM `t4` AS `t5`
-      ) AS `t9`
-    ) AS `t11`
-    UNION ALL
-    SELECT
-      *
-    FROM (
-      SELECT
-        3 AS `kind`,
-        `t29`.`id`,
-        1 AS `n`
-      FROM (
-        SELECT DISTINCT
-          *
-        FROM (
-          SELECT
-            `t19`.`id`
-          FROM `t15` AS `t19`
-          LEFT SEMI JOIN `cohortops_delta` AS `t3`
-            ON `t19`.`id` = `t3`.`id`
-        ) AS `t27`
-      ) AS `t29`
-    ) AS `t30`
-  ) AS `t31`
-) AS `t32`
+      COUNT(*) AS `n`,
+      CONCAT(
+        CONCAT(
+          CONCAT(CONCAT(CAST(SUM(LENGTH(`t5`.`id`)) AS STRING), ':'), COALESCE(MIN(`t5`.`id`), '')),
+          ':'
+        ),
+        COALESCE(MAX(`t5`.`id`), '')
+      ) AS `id`
+    FROM `t3` AS `t5`
+  ) AS `t9`
+) AS `t10`

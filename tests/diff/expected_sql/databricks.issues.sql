@@ -37,15 +37,8 @@ FROM (
         `t1`.`pos`,
         `t1`.`v`,
         NOT (
-          REGEXP_LIKE(`t1`.`v`, '[^ -~]')
-        )
-        AND NOT (
-          STARTSWITH(`t1`.`v`, ' ')
-        )
-        AND NOT (
-          ENDSWITH(`t1`.`v`, ' ')
-        )
-        AND (
+          REGEXP_LIKE(`t1`.`v`, '([^ -~]|^ | $)')
+        ) AND (
           `t1`.`v` <> ''
         ) AS `plain`
       FROM (

@@ -40,15 +40,8 @@ FROM (
         "t1"."pos",
         "t1"."v",
         NOT (
-          "t1"."v" ~ '[^ -~]'
-        )
-        AND NOT (
-          STARTS_WITH("t1"."v", ' ')
-        )
-        AND NOT (
-          RIGHT("t1"."v", LENGTH(' ')) = ' '
-        )
-        AND (
+          "t1"."v" ~ '([^ -~]|^ | $)'
+        ) AND (
           "t1"."v" <> ''
         ) AS "plain"
       FROM (
@@ -58,9 +51,13 @@ FROM (
             ROW_NUMBER() OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1
           ) + 1 AS "pos"
         FROM "cohortops_source" AS "t0"
+        OFFSET 0
       ) AS "t1"
+      OFFSET 0
     ) AS "t2"
+    OFFSET 0
   ) AS "t3"
+  OFFSET 0
 ) AS "t4"
 WHERE
   NOT "t4"."reason" IS NULL

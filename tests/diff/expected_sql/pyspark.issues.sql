@@ -37,15 +37,8 @@ FROM (
         `t1`.`pos`,
         `t1`.`v`,
         NOT (
-          `t1`.`v` RLIKE '[^ -~]'
-        )
-        AND NOT (
-          STARTSWITH(`t1`.`v`, ' ')
-        )
-        AND NOT (
-          ENDSWITH(`t1`.`v`, ' ')
-        )
-        AND (
+          `t1`.`v` RLIKE '([^ -~]|^ | $)'
+        ) AND (
           `t1`.`v` <> ''
         ) AS `plain`
       FROM (

@@ -38,13 +38,7 @@ FROM (
         "t1"."pos",
         "t1"."v",
         NOT (
-          REGEXP_LIKE("t1"."v", CONCAT('.*', '[^ -~]', '.*'), 'cs')
-        )
-        AND NOT (
-          STARTSWITH("t1"."v", ' ')
-        )
-        AND NOT (
-          ENDSWITH("t1"."v", ' ')
+          REGEXP_LIKE("t1"."v", CONCAT('.*', '([^ -~]|^ | $)', '.*'), 'cs')
         )
         AND (
           "t1"."v" <> ''

@@ -39,15 +39,8 @@ FROM (
         "t1"."pos",
         "t1"."v",
         NOT (
-          REGEXP_LIKE("t1"."v", '[^ -~]')
-        )
-        AND NOT (
-          STARTS_WITH("t1"."v", ' ')
-        )
-        AND NOT (
-          SUBSTRING("t1"."v", -LENGTH(' ')) = ' '
-        )
-        AND (
+          REGEXP_LIKE("t1"."v", '([^ -~]|^ | $)')
+        ) AND (
           "t1"."v" <> ''
         ) AS "plain"
       FROM (
