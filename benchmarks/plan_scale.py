@@ -374,6 +374,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--snapshot", help=argparse.SUPPRESS)
     parser.add_argument("--members", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # The desired CSVs live beside the generated config directories, not inside them.
+    os.environ["COHORTOPS_SOURCE_ROOTS"] = str(DATA)
     if args.child:
         child_diff(args)
         return
