@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from cohortops.membership import IdArray
 
@@ -41,6 +40,8 @@ class RowGroups:
     """
 
     def __init__(self, source: pa.Buffer | IO[bytes], column: str = "id") -> None:
+        import pyarrow.parquet as pq  # only spilled sets and saved plans read Parquet
+
         self._source = source  # keeps an anonymous temporary file open, hence alive
         reader = pa.BufferReader(source) if isinstance(source, pa.Buffer) else source
         self._file = pq.ParquetFile(reader)
@@ -168,7 +169,7 @@ class IdSink:
         self._held: list[pa.Array] = []
         self._count = 0
         self._file: IO[bytes] | None = None
-        self._writer: pq.ParquetWriter | None = None
+        self._writer: Any = None  # a pyarrow.parquet.ParquetWriter once spilling
 
     def __len__(self) -> int:
         return self._count
@@ -185,6 +186,8 @@ class IdSink:
 
     def _write(self, *, final: bool) -> None:
         if self._writer is None:
+            import pyarrow.parquet as pq
+
             self._file = tempfile.TemporaryFile(  # noqa: SIM115 -- its SpilledIds owns it
                 prefix="cohortops-ids-", dir=self._directory
             )
