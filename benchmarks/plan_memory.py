@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from plan_scale import DATA, child_env, measure, parse_size
+from plan_scale import DATA, child_env, cohort_config, measure, parse_size
 
 TARGET_MB = 500
 
@@ -45,31 +45,10 @@ def build_config(members: int, csv: Path) -> Path:
     """A config directory with one attribute cohort and no state (removed before each run)."""
     config = DATA / f"first_cli_{members}"
     config.mkdir(parents=True, exist_ok=True)
-    (config / "cohortops.yaml").write_text(
-        f"""version: 1
-state:
-  backend: sqlite
-  path: state.db
-destinations:
-  bench:
-    rest_endpoint: http://127.0.0.1:9
-    api_key: ${{env:COHORTOPS_BENCH_API_KEY}}
-connections:
-  bench-attr:
-    partner: bench
-    destination: bench
-    delivery:
-      method: attribute
-      attribute: bench_cohorts
-cohorts:
-  bench:
-    name: First plan ({members} members)
-    connection: bench-attr
-    identifier: external_id
-    backfill_existing: true
-    source: {{file: {csv}, column: user_id}}
-"""
-    )
+    state = "state:\n  backend: sqlite\n  path: state.db\n"
+    name = f"First plan ({members} members)"
+    extra = "    backfill_existing: true\n"  # every id is sent: no baseline
+    (config / "cohortops.yaml").write_text(cohort_config(state, name, csv, extra))
     (config / "state.db").unlink(missing_ok=True)
     return config
 
