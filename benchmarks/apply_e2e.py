@@ -94,7 +94,13 @@ def main() -> None:
             f"cohorts:\n  bench:\n    connection: l\n    identifier: external_id\n"
             f"    source: {{file: {members}}}\n"
         )
-        env = {**os.environ, "BRAZE_API_KEY": "sandbox-key", "CI": "true"}
+        # The generated members file lives under benchmarks/.data, outside the config's tree.
+        env = {
+            **os.environ,
+            "BRAZE_API_KEY": "sandbox-key",
+            "CI": "true",
+            "COHORTOPS_SOURCE_ROOTS": str(DATA),
+        }
         base = [sys.executable, "-m", "cohortops"]
         wall, cpu, rss, _ = run([*base, "apply", "--auto-approve", "-c", str(work)], env)
         requests = -(-args.members // 75)

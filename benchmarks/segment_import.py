@@ -57,12 +57,15 @@ cohorts:
 """
 
 
-def write_export(path: Path, members: int) -> float:
+def write_export(path: Path, members: int, anonymous_every: int = 0) -> float:
+    """A ZIP export of ``members`` users; every ``anonymous_every``-th has no external_id."""
     from cohortops.sandbox.segment_archive import build_archive
 
     started = time.perf_counter()
     lines = (
-        b'{"external_id":"user_%09d","braze_id":"%024x","email":"u%d@example.com"}' % (n, n, n)
+        b'{"braze_id":"%024x","email":"u%d@example.com"}' % (n, n)
+        if anonymous_every and n % anonymous_every == anonymous_every - 1
+        else b'{"external_id":"user_%09d","braze_id":"%024x","email":"u%d@example.com"}' % (n, n, n)
         for n in range(members)
     )
     data, count = build_archive(lines, "bench-1700000000", "zip")

@@ -42,6 +42,8 @@ def main() -> None:
     churn += [f"user_{n:06d}" for n in range(POPULATION, POPULATION + 50)]
     write_csv(DATA / "churn_risk.csv", "user_id", churn)
     write_jsonl(DATA / "newsletter_engaged.jsonl", "user_id", ids(rng, 4_000))
+    # members of the sandbox's Braze segment engaged_30d (the demo seeds it from this file)
+    write_csv(DATA / "engaged_30d.csv", "user_id", ids(rng, 1_250))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from cohortops.sandbox import SandboxConfig, SandboxServer, serve_in_thread
 from cohortops.sandbox.testing import API_KEY
 
 ENV = {"BRAZE_API_KEY": API_KEY}
@@ -59,6 +60,19 @@ def write_project(
         }
     (configs / "cohortops.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     return configs
+
+
+@contextlib.contextmanager
+def sandbox_with_users(count: int) -> Iterator[SandboxServer]:
+    """A sandbox on 127.0.0.1 that knows the external ids u000000 … u{count - 1:06d}."""
+    server = serve_in_thread(SandboxConfig())
+    try:
+        server.seed_users(
+            {"external_ids_range": {"prefix": "u", "start": 0, "count": count, "width": 6}}
+        )
+        yield server
+    finally:
+        server.stop()
 
 
 @contextlib.contextmanager

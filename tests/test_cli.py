@@ -131,11 +131,13 @@ def test_unexpected_error_suggests_debug(tmp_path: Path, debug: bool) -> None:
 
 @pytest.fixture
 def lytics_configs(tmp_path: Path) -> Iterator[Path]:
-    """A copy of configs/ whose Lytics audience is served by a sandbox (LYTICS_TOKEN set)."""
+    """A copy of configs/ whose Lytics audience and Braze segment are served by a sandbox
+    (LYTICS_TOKEN set)."""
     import csv
     import os
     import shutil
 
+    from cohortops.sandbox import DEFAULT_API_KEY
     from cohortops.sandbox.config import DEFAULT_LYTICS_TOKEN
     from cohortops.sandbox.testing import running_sandbox
 
@@ -143,32 +145,39 @@ def lytics_configs(tmp_path: Path) -> Iterator[Path]:
     shutil.copytree(REPO / "configs", cfg)
     with (cfg / "data" / "churn_risk.csv").open(newline="") as handle:
         members = [row["user_id"] for row in csv.DictReader(handle)]
+    with (cfg / "data" / "engaged_30d.csv").open(newline="") as handle:
+        engaged = [row["user_id"] for row in csv.DictReader(handle)]
     with running_sandbox() as server:
         server.add_lytics_audience({"id": "churn_risk", "ids": members})
+        server.add_braze_segment("engaged_30d", engaged)
+        main = cfg / "cohortops.yaml"
+        main.write_text(main.read_text().replace("https://rest.fra-01.braze.eu", server.base_url))
         lytics = cfg / "cohorts" / "lytics.yaml"
         text = lytics.read_text().replace(
             "id_field: external_id}",
             f"id_field: external_id, endpoint: '{server.base_url}/lytics'}}",
         )
         lytics.write_text(text)
-        saved = os.environ.get("LYTICS_TOKEN")
-        os.environ["LYTICS_TOKEN"] = DEFAULT_LYTICS_TOKEN
+        secrets = {"LYTICS_TOKEN": DEFAULT_LYTICS_TOKEN, "BRAZE_API_KEY": DEFAULT_API_KEY}
+        saved = {name: os.environ.get(name) for name in secrets}
+        os.environ.update(secrets)
         try:
             yield cfg
         finally:
-            if saved is None:
-                os.environ.pop("LYTICS_TOKEN", None)
-            else:
-                os.environ["LYTICS_TOKEN"] = saved
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def test_plan_out_and_show_notice_config_changes(tmp_path: Path, lytics_configs: Path) -> None:
     cfg = lytics_configs
     planned = run("plan", "--out", "p.plan", "--detailed-exitcode", cwd=tmp_path)
     assert planned.returncode == 2, planned.stderr
-    assert "Plan: 5 cohorts to change" in planned.stdout
+    assert "Plan: 6 cohorts to change" in planned.stdout
     shown = run("show", "p.plan", "-c", "configs", "--format", "json", cwd=tmp_path)
-    assert shown.returncode == 0 and json.loads(shown.stdout)["summary"]["cohorts_to_create"] == 5
+    assert shown.returncode == 0 and json.loads(shown.stdout)["summary"]["cohorts_to_create"] == 6
     assert shown.stderr == ""
     (cfg / "cohorts" / "kubit.yaml").write_text(
         (cfg / "cohorts" / "kubit.yaml").read_text().replace("Power users", "Power people")
@@ -197,10 +206,11 @@ def test_apply_names_a_missing_secret_before_sending_anything(
     history = run("history", "--format", "json", cwd=tmp_path, env=env)
     rows = json.loads(history.stdout)
     assert {r["cohort_id"] for r in rows} == {
+        "braze-engaged-to-lytics",
         "churn-risk",
         "newsletter-engaged",
         "power-users",
-        "power-users-lytics",
+        "power-users@braze-to-lytics",
         "weekly-buyers",
     }
     assert all(r["result"] == "failed" and "BRAZE_API_KEY is not set" in r["error"] for r in rows)

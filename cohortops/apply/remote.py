@@ -18,6 +18,7 @@ from cohortops.braze import (
     attribute_batches,
     cohort_import_batches,
 )
+from cohortops.braze.destination import destination_client
 from cohortops.config.model import CohortImportDelivery, Config, Destination, Secret
 from cohortops.membership import MemberOp
 from cohortops.plan.model import CohortPlan
@@ -32,15 +33,7 @@ def _hint(secret: Secret) -> str | None:
 
 
 def make_client(destination: Destination, **kwargs: Any) -> BrazeClient:
-    return BrazeClient(
-        destination.rest_endpoint.reveal(),
-        destination.api_key.reveal(),
-        destination_id=destination.id,
-        requests_per_second=destination.requests_per_second,
-        max_objects_per_request=destination.max_objects_per_request,
-        api_key_hint=_hint(destination.api_key),
-        **kwargs,
-    )
+    return destination_client(destination, **kwargs)
 
 
 class Remote(Protocol):

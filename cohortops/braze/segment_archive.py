@@ -123,6 +123,19 @@ def read_member_ids(
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> pa.Array:
     """Every member id in the export: a sorted, de-duplicated pyarrow string array."""
+    parts = list(iter_member_ids(path, identifier, alias_label=alias_label, max_bytes=max_bytes))
+    return sorted_distinct(pa.concat_arrays(parts) if parts else pa.array([], pa.string()))
+
+
+def iter_member_ids(
+    path: Path,
+    identifier: str = "external_id",
+    *,
+    alias_label: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Iterator[pa.Array]:
+    """The export's ids block by block, in archive order; a user without the field is a null
+    (aliases: only those with ``alias_label``). Bounded like :func:`read_member_ids`."""
     schema = _schema(identifier)
     too_large = BrazeError(
         f"The segment export {path.name} decompresses to more than {max_bytes:,} bytes; refused.",
@@ -131,7 +144,6 @@ def read_member_ids(
     if _declared_size(path) > max_bytes:
         raise too_large
     budget = [max_bytes]
-    parts: list[pa.Array] = []
     parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     read = pajson.ReadOptions(block_size=_BLOCK + 1)
     try:
@@ -140,7 +152,7 @@ def read_member_ids(
                 table = pajson.read_json(
                     pa.BufferReader(block), read_options=read, parse_options=parse
                 )
-                parts.append(_ids(table, identifier, alias_label))
+                yield _ids(table, identifier, alias_label).cast(pa.string())
     except _TooLarge:
         raise too_large from None
     except (OSError, zipfile.BadZipFile, tarfile.TarError, pa.ArrowInvalid) as exc:
@@ -149,4 +161,3 @@ def read_member_ids(
             f"Cannot read the segment export {path.name}: {first}.",
             hint="Pass the ZIP or GZIP archive Braze produced, unchanged.",
         ) from None
-    return sorted_distinct(pa.concat_arrays(parts) if parts else pa.array([], pa.string()))

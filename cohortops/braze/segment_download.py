@@ -74,6 +74,37 @@ def download_archive(
         sleep(poll_seconds)
 
 
+def export_archive(
+    client: BrazeClient,
+    segment_id: str,
+    workdir: Path,
+    *,
+    identifier: str = "external_id",
+    output_format: str = "zip",
+    max_download_bytes: int = DEFAULT_MAX_BYTES,
+    ready_timeout: float = 1800.0,
+    poll_seconds: float = 5.0,
+) -> Path:
+    """Export the segment (only the identifier's field) and download its archive into ``workdir``;
+    the caller deletes the file."""
+    field = "user_aliases" if identifier == "user_alias" else identifier
+    started = client.export_segment(segment_id, (field,), output_format)
+    assert started.url is not None  # segment_export_result refuses a missing URL
+    target = workdir / f"segment-{started.object_prefix}.archive"
+    try:
+        download_archive(
+            started.url,
+            target,
+            ready_timeout=ready_timeout,
+            poll_seconds=poll_seconds,
+            max_bytes=max_download_bytes,
+        )
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target
+
+
 def fetch_segment_ids(
     client: BrazeClient,
     segment_id: str,
@@ -91,18 +122,17 @@ def fetch_segment_ids(
 
     Returns a sorted, de-duplicated pyarrow string array; the archive is deleted afterwards.
     """
-    field = "user_aliases" if identifier == "user_alias" else identifier
-    started = client.export_segment(segment_id, (field,), output_format)
-    assert started.url is not None  # segment_export_result refuses a missing URL
-    target = workdir / f"segment-{started.object_prefix}.archive"
+    target = export_archive(
+        client,
+        segment_id,
+        workdir,
+        identifier=identifier,
+        output_format=output_format,
+        max_download_bytes=max_download_bytes,
+        ready_timeout=ready_timeout,
+        poll_seconds=poll_seconds,
+    )
     try:
-        download_archive(
-            started.url,
-            target,
-            ready_timeout=ready_timeout,
-            poll_seconds=poll_seconds,
-            max_bytes=max_download_bytes,
-        )
         return read_member_ids(
             target, identifier, alias_label=alias_label, max_bytes=max_archive_bytes
         )

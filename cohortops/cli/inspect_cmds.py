@@ -49,15 +49,20 @@ def drift(
     fmt: str,
 ) -> None:
     """Compare the state with Braze: every member, both ways, where a cohort declares
-    braze_segment; a sample of recorded members elsewhere. Exits 2 on drift."""
+    braze_segment; a sample of recorded members elsewhere. Records the counts per cohort in
+    the audit log (drift.checked). Exits 2 on drift."""
     import json
 
+    from cohortops.operations.drift_record import record
     from cohortops.operations.drift_segment import drift_report
 
     with app.store(create=False) as store:
         mirrored = {c.id for c in app.config.cohorts.values() if c.braze_segment is not None}
         targets = cohorts or tuple(sorted(set(store.snapshot().cohorts) | mirrored))
         report = drift_report(app.config, store, targets, sample=None if check_all else sample)
+        note = record(store, report.rows, app.actor())
+    if note is not None:
+        click.echo(note, err=True)
     if fmt == "json":
         click.echo(json.dumps(list(report.rows), indent=2))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, cast
@@ -11,6 +12,7 @@ from typing import Any, Literal, cast
 from cohortops.config.model import (
     WEEKDAYS,
     AttributeDelivery,
+    BrazeSegmentSource,
     Cohort,
     CohortImportDelivery,
     Config,
@@ -101,8 +103,18 @@ def build_connection(e: Entity) -> Connection:
     )
 
 
-def build_source(e: Entity) -> Source:
+def build_source(e: Entity, destinations: Mapping[str, Destination]) -> Source:
     s = e.data["source"]
+    if "braze_segment" in s:
+        seg = s["braze_segment"]
+        return BrazeSegmentSource(
+            segment=str(seg["segment"]),
+            braze=destinations[seg["destination"]],
+            identifier=e.data["identifier"],
+            alias_label=e.data.get("alias_label"),
+            ready_timeout=float(seg.get("ready_timeout", 1800.0)),
+            poll_seconds=float(seg.get("poll_seconds", 5.0)),
+        )
     if "sql" in s:
         sql = s["sql"]
         return SqlSource(
@@ -150,17 +162,56 @@ def build_schedule(raw: Mapping[str, Any] | None) -> Schedule | None:
     )
 
 
-def build_cohort(e: Entity) -> Cohort:
+def connections_of(data: Mapping[str, Any]) -> list[str]:
+    """A cohort's connections as declared: one id, or a list of them."""
+    declared = data["connection"]
+    return [declared] if isinstance(declared, str) else list(declared)
+
+
+def expanded_id(cohort_id: str, connection: str, first: bool) -> str:
+    """The internal id of one (cohort, connection) pair: the first keeps the declared id, so a
+    cohort that gains a second connection keeps its state; the others are ``id@connection``."""
+    return cohort_id if first else f"{cohort_id}@{connection}"
+
+
+def build_cohorts(
+    e: Entity, connections: Mapping[str, Connection], destinations: Mapping[str, Destination]
+) -> list[Cohort]:
+    """One :class:`Cohort` per connection the declaration lists."""
+    base = build_cohort(e, destinations)
+    names = connections_of(e.data)
+    if len(names) == 1:
+        return [base]
+
+    def to_braze(name: str) -> bool:
+        return destinations[connections[name].destination].kind == "braze"
+
+    # the mirror segment describes a Braze destination: it stays with the first Braze pair
+    mirror_on = next((n for n in names if to_braze(n)), None)
+    return [
+        replace(
+            base,
+            id=expanded_id(e.id, name, i == 0),
+            connection=name,
+            declared=e.id,
+            moved_from=base.moved_from if i == 0 else None,
+            braze_segment=base.braze_segment if name == mirror_on else None,
+        )
+        for i, name in enumerate(names)
+    ]
+
+
+def build_cohort(e: Entity, destinations: Mapping[str, Destination]) -> Cohort:
     d = e.data
     notify = d.get("notify") or {}
     guards = d.get("guards") or {}
     return Cohort(
         id=e.id,
         name=d.get("name", e.id),
-        connection=d["connection"],
+        connection=connections_of(d)[0],
         identifier=d["identifier"],
         alias_label=d.get("alias_label"),
-        source=build_source(e),
+        source=build_source(e, destinations),
         schedule=build_schedule(d.get("schedule")),
         notify=Notify(
             email=tuple(notify.get("email", ())),
@@ -205,17 +256,20 @@ def build_config(
     merged: Mapping[str, Mapping[str, Entity]],
     state_owner: tuple[Path, Parsed] | None,
 ) -> Config:
+    destinations = {k: build_destination(e) for k, e in merged["destinations"].items()}
+    connections = {k: build_connection(e) for k, e in merged["connections"].items()}
+    cohorts = {
+        c.id: c
+        for e in merged["cohorts"].values()
+        for c in build_cohorts(e, connections, destinations)
+    }
     return Config(
         version=1,
         root=root,
         files=tuple(files),
         digest=digest,
         state=build_state(state_owner),
-        destinations=MappingProxyType(
-            {k: build_destination(e) for k, e in merged["destinations"].items()}
-        ),
-        connections=MappingProxyType(
-            {k: build_connection(e) for k, e in merged["connections"].items()}
-        ),
-        cohorts=MappingProxyType({k: build_cohort(e) for k, e in merged["cohorts"].items()}),
+        destinations=MappingProxyType(destinations),
+        connections=MappingProxyType(connections),
+        cohorts=MappingProxyType(cohorts),
     )

@@ -100,7 +100,7 @@ def load_config(path: Path | None = None) -> Config:
     problems += merge_problems
     problems += check_endpoints(merged["destinations"], merged["connections"])
     problems += check_connections(merged["connections"], merged["destinations"])
-    problems += check_cohorts(merged["cohorts"], merged["connections"])
+    problems += check_cohorts(merged["cohorts"], merged["connections"], merged["destinations"])
     problems += check_file_sources(merged["cohorts"], root)
     if problems:
         raise ConfigError(f"{len(problems)} problem(s) in {root}", _render(problems))

@@ -181,7 +181,27 @@ class LyticsSource:
         return f"lytics segment {self.segment}"
 
 
-Source = FileSource | SqlSource | LyticsSource
+@dataclass(frozen=True)
+class BrazeSegmentSource:
+    """A Braze segment, read with the segment export (``POST /users/export/segment``).
+
+    ``braze`` is the named ``kind: braze`` destination (its endpoint and key read the segment);
+    ``identifier`` and ``alias_label`` are the cohort's, copied here at build time.
+    """
+
+    segment: str
+    braze: Destination
+    identifier: IdentifierKind = "external_id"
+    alias_label: str | None = None
+    ready_timeout: float = 1800.0  # seconds to wait for Braze to write the archive
+    poll_seconds: float = 5.0
+    kind: Literal["braze_segment"] = "braze_segment"
+
+    def describe(self) -> str:
+        return f"braze segment {self.segment}"
+
+
+Source = FileSource | SqlSource | LyticsSource | BrazeSegmentSource
 
 
 @dataclass(frozen=True)
@@ -225,6 +245,14 @@ class Cohort:
     braze_segment: str | None = None
     # mirror: members who leave the source are removed; additive: they are never removed.
     removal: Literal["mirror", "additive"] = "mirror"
+    # The id as declared. A cohort listing several connections becomes one Cohort per
+    # connection: the first keeps the declared id, the others are `id@connection`.
+    declared: str | None = None
+
+    @property
+    def declared_id(self) -> str:
+        """The id written in the YAML: what destinations see (remote id, Lytics map key)."""
+        return self.declared or self.id
 
 
 @dataclass(frozen=True)

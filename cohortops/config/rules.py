@@ -18,6 +18,7 @@ from typing import Any
 from cohortops.config.model import Location
 from cohortops.config.yamlpos import JsonPath, Parsed, Problem
 
+SOURCE_KINDS = ("file", "sql", "lytics", "braze_segment")
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
@@ -65,11 +66,24 @@ def _reference(
     entity: Entity, key: str, target: str, table: Mapping[str, Entity]
 ) -> Problem | None:
     name = entity.get(key)
-    if not isinstance(name, str) or name in table:
+    if not isinstance(name, str):
+        return None
+    return _unknown(entity, name, target, table, (key,))
+
+
+def _unknown(
+    entity: Entity,
+    name: str,
+    target: str,
+    table: Mapping[str, Entity],
+    where: tuple[str | int, ...],
+) -> Problem | None:
+    """``unknown <target> 'name'; did you mean ...?`` when ``name`` is not in ``table``."""
+    if name in table:
         return None
     known = ", ".join(sorted(table)) or "none declared"
     hint = suggest(name, list(table)) or f" (known: {known})"
-    return entity.problem(f"unknown {target} '{name}'{hint}", key)
+    return entity.problem(f"unknown {target} '{name}'{hint}", *where)
 
 
 def _url_problem(entity: Entity, *path: str) -> Problem | None:
@@ -115,14 +129,15 @@ def check_connections(
 
 
 def check_cohorts(
-    cohorts: Mapping[str, Entity], connections: Mapping[str, Entity]
+    cohorts: Mapping[str, Entity],
+    connections: Mapping[str, Entity],
+    destinations: Mapping[str, Entity],
 ) -> Iterator[Problem]:
     for cohort in cohorts.values():
-        problem = _reference(cohort, "connection", "connection", connections)
-        if problem:
-            yield problem
+        yield from _connections(cohort, connections, destinations)
         yield from _identifier(cohort, connections)
         yield from _source(cohort)
+        yield from _segment_source(cohort, destinations)
         yield from _schedule(cohort)
         yield from _braze_segment(cohort, cohorts)
         moved = cohort.get("moved_from")
@@ -134,6 +149,37 @@ def check_cohorts(
             )
 
 
+def _listed(cohort: Entity) -> list[tuple[str, tuple[str | int, ...]]]:
+    """The cohort's connection ids with where each is written (one id, or a list of them)."""
+    declared = cohort.get("connection")
+    if isinstance(declared, str):
+        return [(declared, ("connection",))]
+    if isinstance(declared, list):
+        return [(c, ("connection", i)) for i, c in enumerate(declared) if isinstance(c, str)]
+    return []
+
+
+def _connections(
+    cohort: Entity, connections: Mapping[str, Entity], destinations: Mapping[str, Entity]
+) -> Iterator[Problem]:
+    fed: dict[str, str] = {}
+    for name, where in _listed(cohort):
+        unknown = _unknown(cohort, name, "connection", connections, where)
+        if unknown is not None:
+            yield unknown
+            continue
+        destination = connections[name].get("destination")
+        if not isinstance(destination, str) or destination not in destinations:
+            continue
+        if destination in fed and fed[destination] != name:  # a repeat: the schema says so
+            yield cohort.problem(
+                f"connections '{fed[destination]}' and '{name}' both deliver to destination "
+                f"'{destination}'; a cohort feeds each destination once",
+                *where,
+            )
+        fed.setdefault(destination, name)
+
+
 def _identifier(cohort: Entity, connections: Mapping[str, Entity]) -> Iterator[Problem]:
     kind = cohort.get("identifier")
     if kind == "user_alias" and not cohort.get("alias_label"):
@@ -143,12 +189,39 @@ def _identifier(cohort: Entity, connections: Mapping[str, Entity]) -> Iterator[P
         )
     if kind != "user_alias" and cohort.get("alias_label") is not None:
         yield cohort.problem("alias_label is only used with identifier user_alias", "alias_label")
-    conn = connections.get(str(cohort.get("connection")))
-    method = conn.get("delivery", "method") if conn else None
-    if kind == "device_id" and method == "attribute":
+    methods = [
+        connections[name].get("delivery", "method")
+        for name, _ in _listed(cohort)
+        if name in connections
+    ]
+    if kind == "device_id" and "attribute" in methods:
         yield cohort.problem(
             "identifier device_id needs a cohort_import connection; /users/track cannot "
             "address users by device id",
+            "identifier",
+        )
+
+
+def _segment_source(cohort: Entity, destinations: Mapping[str, Entity]) -> Iterator[Problem]:
+    name = cohort.get("source", "braze_segment", "destination")
+    if not isinstance(name, str):
+        return
+    where = ("source", "braze_segment", "destination")
+    unknown = _unknown(cohort, name, "destination", destinations, where)
+    if unknown is not None:
+        yield unknown
+    elif destinations[name].get("kind") not in (None, "braze"):
+        braze = [k for k, d in destinations.items() if d.get("kind") in (None, "braze")]
+        hint = suggest(name, braze) or (f" (Braze destinations: {', '.join(sorted(braze))})")
+        yield cohort.problem(
+            f"destination '{name}' is kind {destinations[name].get('kind')}; a braze_segment "
+            f"source reads a kind: braze destination{hint}",
+            *where,
+        )
+    if cohort.get("identifier") == "device_id":
+        yield cohort.problem(
+            "a braze_segment source cannot list device ids: segment exports name users by "
+            "external_id, braze_id or user alias",
             "identifier",
         )
 
@@ -177,15 +250,23 @@ def _source(cohort: Entity) -> Iterator[Problem]:
     if not isinstance(source, Mapping):
         return
     has_sql = "sql" in source
-    kinds = [k for k in ("file", "sql", "lytics") if k in source]
+    kinds = [k for k in SOURCE_KINDS if k in source]
     if len(kinds) != 1:
-        yield cohort.problem("a source needs exactly one of 'file', 'sql' or 'lytics'", "source")
+        yield cohort.problem(
+            "a source needs exactly one of 'file', 'sql', 'lytics' or 'braze_segment'", "source"
+        )
         return
-    if has_sql or "lytics" in source:
+    if kinds != ["file"]:
         for key in ("format", "delimiter", "header"):
             if key in source:
                 yield cohort.problem(f"'{key}' applies to file sources only", "source", key)
-        if "column" in source:
+        if "column" in source and kinds == ["braze_segment"]:
+            yield cohort.problem(
+                "'column' does not apply: a braze_segment source reads the cohort's identifier",
+                "source",
+                "column",
+            )
+        elif "column" in source:
             inner = "sql" if has_sql else "lytics (as id_field)"
             yield cohort.problem(f"put 'column' inside {inner}", "source", "column")
         return

@@ -5,7 +5,7 @@ Every command is a few calls on :class:`App`; tests and the demo use it directly
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from cohortops.apply.actor import Actor, detect_actor
 from cohortops.config import Config, load_config
-from cohortops.config.model import LyticsSource, Secret, StateConfig
+from cohortops.config.model import (
+    BrazeSegmentSource,
+    Cohort,
+    Destination,
+    LyticsSource,
+    Secret,
+    StateConfig,
+)
 from cohortops.errors import CohortopsError, StalePlanError
 from cohortops.state import Store, open_store
 from cohortops.state.empty import NO_STATE_LINEAGE
@@ -83,16 +90,20 @@ class App:
                 f"Unknown cohort '{unknown[0]}'{suggest(unknown[0], sorted(known))}",
                 hint=f"--cohort takes a declared or recorded id: {', '.join(sorted(known))}.",
             )
-        return frozenset(targets)
+        # a declared id with several connections selects every (cohort, connection) pair
+        pairs = {c.id for c in self.config.cohorts.values() if c.declared_id in targets}
+        return frozenset(targets) | pairs
 
     def plan(self, store: Store, targets: tuple[str, ...] = ()) -> Plan:
         """Diff every targeted cohort's source against the recorded state (read-only)."""
         # duckdb, pyarrow: only plans need them
         from cohortops.operations.make_plan import make_full_plan, with_unfinished_warning
+        from cohortops.sources.braze_segment import shared_exports
 
         state = store.snapshot()
         selected = self.check_targets(targets, state)
-        plan = make_full_plan(self.config, store, state, selected, engine=self.engine)
+        with shared_exports():  # a segment feeding several connections is exported once
+            plan = make_full_plan(self.config, store, state, selected, engine=self.engine)
         plan = replace(
             plan,
             state_where=self.state_location.describe(),
@@ -112,17 +123,23 @@ def sandboxed(config: Config, base_url: str) -> Config:
         else replace(d, rest_endpoint=braze)
         for k, d in config.destinations.items()
     }
-    cohorts = {
-        k: replace(c, source=replace(c.source, endpoint=lytics))
-        if isinstance(c.source, LyticsSource)
-        else c
-        for k, c in config.cohorts.items()
-    }
+    cohorts = {k: _sandboxed_source(c, lytics, destinations) for k, c in config.cohorts.items()}
     return replace(
         config,
         destinations=MappingProxyType(destinations),
         cohorts=MappingProxyType(cohorts),
     )
+
+
+def _sandboxed_source(
+    cohort: Cohort, lytics: Secret, destinations: Mapping[str, Destination]
+) -> Cohort:
+    source = cohort.source
+    if isinstance(source, LyticsSource):
+        return replace(cohort, source=replace(source, endpoint=lytics))
+    if isinstance(source, BrazeSegmentSource):
+        return replace(cohort, source=replace(source, braze=destinations[source.braze.id]))
+    return cohort
 
 
 def check_fresh(plan: Plan, state: StateSnapshot, config: Config) -> None:

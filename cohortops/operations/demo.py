@@ -2,8 +2,8 @@
 
 validate → plan → apply → plan (no changes), with a temporary SQLite state and the sandbox
 seeded with the users the example cohorts reference. Cohorts read from Lytics get a sandbox
-audience per segment, seeded from ``data/<segment>.csv`` (column ``user_id``) next to the
-configuration. Nothing leaves 127.0.0.1.
+audience per segment, and cohorts read from a Braze segment a sandbox segment, each seeded from
+``data/<segment>.csv`` (column ``user_id``) next to the configuration. Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cohortops.apply.progress import Progress
-from cohortops.config.model import Config, LyticsSource, StateConfig
+from cohortops.config.model import BrazeSegmentSource, Config, LyticsSource, StateConfig
 from cohortops.errors import CohortopsError
 from cohortops.operations.apply_run import apply_command
 from cohortops.operations.audit_report import verify
@@ -158,17 +158,30 @@ def _requests(counters: dict[str, object]) -> int:
 
 
 def _seed_lytics(config: Config, sandbox: SandboxServer, echo: Callable[[str], None]) -> None:
-    root = config.root if config.root.is_dir() else config.root.parent
+    """Seed the sandbox's Lytics audiences and Braze segments the example cohorts read."""
+    seeded: set[str] = set()
     for cohort in config.cohorts.values():
         source = cohort.source
-        if not isinstance(source, LyticsSource):
+        if not isinstance(source, LyticsSource | BrazeSegmentSource):
             continue
-        seed = root / "data" / f"{source.segment}.csv"
-        if not seed.is_file():
-            raise CohortopsError(f"{seed}: no seed for the sandbox's Lytics audience.")
-        with seed.open(newline="") as handle:
-            members = [row["user_id"] for row in csv.DictReader(handle)]
+        if source.describe() in seeded:  # one source feeding several connections
+            continue
+        seeded.add(source.describe())
+        members = _seed_members(config, source.segment)
+        if isinstance(source, BrazeSegmentSource):
+            sandbox.add_braze_segment(source.segment, members)
+            echo(f"Braze sandbox segment {source.segment}: {len(members):,} users.")
+            continue
         sandbox.add_lytics_audience(
             {"id": source.segment, "id_field": source.id_field, "ids": members}
         )
         echo(f"Lytics sandbox audience {source.segment}: {len(members):,} profiles.")
+
+
+def _seed_members(config: Config, segment: str) -> list[str]:
+    root = config.root if config.root.is_dir() else config.root.parent
+    seed = root / "data" / f"{segment}.csv"
+    if not seed.is_file():
+        raise CohortopsError(f"{seed}: no seed for the sandbox's segment {segment}.")
+    with seed.open(newline="") as handle:
+        return [row["user_id"] for row in csv.DictReader(handle)]

@@ -46,13 +46,15 @@ def history_lines(store: Store, cohort_id: str | None, fmt: str, limit: int) -> 
             )
         yield "No runs recorded yet."
         return
+    wide = max(24, *(len(r.cohort_id) for r in runs))  # pair ids: `cohort@connection`
     yield (
-        f"{'started (UTC)':<19}  {'cohort':<24} {'trigger':<8} {'result':<11} {'added':>9} "
+        f"{'started (UTC)':<19}  {'cohort':<{wide}} {'trigger':<8} {'result':<11} {'added':>9} "
         f"{'removed':>9} {'failed':>7} {'total':>11}"
     )
     for r in runs:
         yield (
-            f"{r.started_at.astimezone(dt.UTC).strftime(TIME)}  {r.cohort_id:<24} {r.trigger:<8} "
+            f"{r.started_at.astimezone(dt.UTC).strftime(TIME)}  {r.cohort_id:<{wide}} "
+            f"{r.trigger:<8} "
             f"{r.result:<11} {r.added:>9,} {r.removed:>9,} {r.failed:>7,} {r.total_members:>11,}"
         )
         if r.error:

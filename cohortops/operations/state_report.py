@@ -35,7 +35,7 @@ def state_list_lines(store: Store, fmt: str = "text") -> Iterator[str]:
         yield to_json(
             {
                 "state": store.location,
-                "lineage": snap.lineage,
+                "lineage": snap.lineage or None,  # null: no state yet
                 "serial": snap.serial,
                 "cohorts": [
                     {

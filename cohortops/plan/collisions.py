@@ -41,7 +41,9 @@ def mark_collisions(cohorts: Sequence[CohortPlan], state: StateSnapshot) -> list
     for cp in cohorts:
         if cp.errored is None:
             owners[_plan_key(cp)].append(cp.cohort_id)
-    planned = {cp.cohort_id for cp in cohorts} | {cp.moved_from for cp in cohorts if cp.moved_from}
+    # an errored cohort is not replanned: its recorded identity stays taken
+    planned = {cp.cohort_id for cp in cohorts if cp.errored is None}
+    planned |= {cp.moved_from for cp in cohorts if cp.moved_from}
     for cohort_id, record in state.cohorts.items():
         if cohort_id not in planned:
             owners[_record_key(cohort_id, record.settings)].append(cohort_id)

@@ -15,6 +15,7 @@ from typing import Any
 
 from cohortops.config.model import (
     AttributeDelivery,
+    BrazeSegmentSource,
     Cohort,
     Config,
     FileSource,
@@ -64,7 +65,7 @@ def cohort_settings(config: Config, cohort: Cohort) -> dict[str, Any]:
     if destination is not None and destination.kind == "lytics":
         delivery |= {"lytics_stream": destination.stream, "lytics_id_field": destination.id_field}
     return {
-        "remote_id": cohort.id,
+        "remote_id": cohort.declared_id,
         "name": cohort.name,
         "connection": connection.id,
         "destination": connection.destination,
@@ -113,6 +114,8 @@ def _source(config: Config, cohort: Cohort) -> dict[str, Any]:
             "id_field": source.id_field,
             "token_env": _env(source.token),
         }
+    if isinstance(source, BrazeSegmentSource):
+        return {"kind": "braze_segment", "destination": source.braze.id, "segment": source.segment}
     return {
         "kind": "sql",
         "url_env": _env(source.url),

@@ -122,6 +122,17 @@ def parse_seed(payload: Any) -> Seed:
     return Seed(tuple(id_sources), tuple(normalise_record(r) for r in users))
 
 
+def segment_seed(
+    segment_id: str, external_ids: Iterable[str], version: str
+) -> tuple[Any, dict[str, Any]]:
+    """A Braze segment holding exactly ``external_ids``: the seed that marks them (custom
+    attribute ``segment:<id>`` = ``version``) and the filter that selects that mark. A new
+    ``version`` redefines the segment: users marked by an older one drop out."""
+    attribute = f"segment:{segment_id}"
+    users = [{"external_id": e, "attributes": {attribute: version}} for e in external_ids]
+    return {"users": users}, {"attribute": attribute, "includes": version}
+
+
 def seed_size(seed: Seed) -> int | None:
     """How many users a seed holds, or None when it is a lazy range that counting would use up."""
     sized = [ids for ids in seed.external_ids if isinstance(ids, list | tuple)]

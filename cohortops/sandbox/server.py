@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -18,6 +19,7 @@ from cohortops.sandbox.app import create_app, sandbox_of
 from cohortops.sandbox.config import SandboxConfig, SandboxError
 from cohortops.sandbox.lytics_model import parse_audience
 from cohortops.sandbox.runtime import Clock, Sandbox
+from cohortops.sandbox.seeds import segment_seed
 from cohortops.sandbox.segments import parse_segment
 
 READY_TIMEOUT = 15.0
@@ -126,6 +128,13 @@ class SandboxServer:
         )
         with self.sandbox.lock:
             self.sandbox.segments.define(segment)
+
+    def add_braze_segment(self, segment_id: str, external_ids: Iterable[str]) -> None:
+        """(Re)define a Braze segment holding exactly ``external_ids`` (users created if
+        missing)."""
+        users, filter = segment_seed(segment_id, external_ids, secrets.token_hex(4))
+        self.seed_users(users)
+        self.define_segment(segment_id, filter)
 
     def add_lytics_audience(self, audience: Any) -> int:
         """Seed a Lytics audience (see :func:`cohortops.sandbox.lytics_model.parse_audience`)."""

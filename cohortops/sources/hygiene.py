@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
-from cohortops.config.model import FileSource, LyticsSource, Source
+from cohortops.config.model import BrazeSegmentSource, FileSource, LyticsSource, Source
 from cohortops.sources.issues import SourceIssue
 
 MAX_ID_LENGTH = 255
@@ -29,7 +29,7 @@ BAD_JSON = "invalid_json"
 NOT_OBJECT = "not_json_object"
 HEADER = "repeated_header"  # a CSV row equal to the header: two exports concatenated
 BLANK = "blank"  # a blank line: skipped silently, never counted
-MISSING_ID = "missing_id_field"  # a Lytics profile without the id field (lytics.scan flags it)
+MISSING_ID = "missing_id_field"  # a Lytics profile or Braze user without the id (flagged at read)
 
 MESSAGES: Mapping[str, str] = {
     EMPTY: "empty identifier",
@@ -116,6 +116,8 @@ def issue_where(source: Source, position: int) -> str:
         return f"{label}:{position}"
     if isinstance(source, LyticsSource):
         return f"lytics segment {source.segment} profile {position}"
+    if isinstance(source, BrazeSegmentSource):
+        return f"braze segment {source.segment} user {position}"
     return f"sql row {position}"
 
 

@@ -36,8 +36,8 @@ def check_file_sources(config: Config) -> list[str]:
     problems: list[str] = []
     for cohort_id, cohort in sorted(config.cohorts.items()):
         source = cohort.source
-        if not isinstance(source, FileSource):
-            continue
+        if not isinstance(source, FileSource) or cohort.id != cohort.declared_id:
+            continue  # further connections of a cohort share its first's source
         try:
             if source.format == "csv":
                 csv_layout(source, cohort_id)

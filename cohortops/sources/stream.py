@@ -1,4 +1,5 @@
-"""The sources that arrive as Arrow batches (SQL queries, Lytics audiences), behind one call."""
+"""The sources that arrive as Arrow batches (SQL queries, Lytics audiences, Braze segments),
+behind one call."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from cohortops.config.model import LyticsSource, SqlSource
+from cohortops.config.model import BrazeSegmentSource, LyticsSource, SqlSource
+from cohortops.sources.braze_segment import braze_segment_batches
 from cohortops.sources.lytics import lytics_batches
 from cohortops.sources.sql import sql_batches
 
+StreamedSource = SqlSource | LyticsSource | BrazeSegmentSource
 
-def source_batches(source: SqlSource | LyticsSource, cohort_id: str) -> Iterator[pa.RecordBatch]:
+
+def source_batches(source: StreamedSource, cohort_id: str) -> Iterator[pa.RecordBatch]:
     """``BATCH_SCHEMA`` batches of a non-file source, streamed."""
     if isinstance(source, LyticsSource):
         return lytics_batches(source, cohort_id)
+    if isinstance(source, BrazeSegmentSource):
+        return braze_segment_batches(source, cohort_id)
     return sql_batches(source, cohort_id)

@@ -2,8 +2,9 @@
 
 ``hash = sha256(prev_hash + canonical JSON of {seq, at, kind, actor, cohort_id, data})``, with
 canonical JSON as :func:`cohortops.state.codec.dumps` writes it. The meta row keeps the head
-(last seq and hash), so deleting the newest entries is detected too. Entries naming members in
-``data["members"]`` are indexed by member, which makes ``audit member ID`` a lookup.
+(last seq and hash), so deleting the newest entries is detected too. Which entries name a member
+in ``data["members"]`` comes from :mod:`cohortops.state.member_index` plus a scan of the entries
+it does not cover yet.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from cohortops.state import member_index
 from cohortops.state.codec import dumps, loads_mapping, parse_ts, ts
 from cohortops.state.logs import GENESIS_HASH, AuditEntry, AuditProblem, MemberEvent
 from cohortops.state.sqlcore import Db, Row, Tx
@@ -209,16 +211,29 @@ def _like_pattern(member_id: str) -> str:
     return f"%{escaped}%"
 
 
-def timeline(db: Db, member_id: str) -> list[MemberEvent]:
-    # A scan of batch entries instead of a per-member index: the index made every acknowledged
-    # member a random B-tree insert (about 90% of the state's write time during an apply),
-    # while this question is asked rarely and a scan of 10M members' entries takes about 1 s.
+_TIMELINE_COLUMNS = "seq, at, kind, actor, cohort_id, data"
+
+
+def timeline(db: Db, member_id: str, *, indexed: bool = True) -> list[MemberEvent]:
+    """Entries naming the member: candidates from the member index, a ``LIKE`` scan of the
+    entries after it (all of them with ``indexed=False``), and the JSON of each decides."""
     with db.read("reading the audit log") as tx:
-        rows = tx.all(
-            "SELECT seq, at, kind, actor, cohort_id, data FROM cohortops_audit "
-            "WHERE data LIKE ? ESCAPE '\\' ORDER BY seq",
-            (_like_pattern(member_id),),
+        found = member_index.lookup(tx, member_id) if indexed else member_index.Lookup((), 0)
+        rows: list[Row] = []
+        seqs = sorted(set(found.seqs))
+        for start in range(0, len(seqs), 500):
+            part = seqs[start : start + 500]
+            rows += tx.all(
+                f"SELECT {_TIMELINE_COLUMNS} FROM cohortops_audit "
+                f"WHERE seq IN ({', '.join('?' for _ in part)})",
+                part,
+            )
+        rows += tx.all(
+            f"SELECT {_TIMELINE_COLUMNS} FROM cohortops_audit "
+            "WHERE seq > ? AND data LIKE ? ESCAPE '\\' ORDER BY seq",
+            (found.covered, _like_pattern(member_id)),
         )
+    rows.sort(key=lambda row: int(row[0]))
     events = []
     for seq, at, kind, actor, cohort_id, data in rows:
         details = dict(loads_mapping(data))

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-# Statements that bring a state of version N-1 to N; new states get the tables as written below.
+# Statements that bring a state of version N-1 to N; new states get the tables as written below
+# (every CREATE ... IF NOT EXISTS runs on migration too, so new tables need no entry here).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE cohortops_runs ADD COLUMN error TEXT",),
+    3: (),  # cohortops_index_segments, cohortops_index_blocks (the member index)
 }
 
 
@@ -98,6 +100,20 @@ CREATE TABLE IF NOT EXISTS cohortops_audit (
 );
 CREATE INDEX IF NOT EXISTS cohortops_audit_cohort ON cohortops_audit (cohort_id, seq);
 CREATE INDEX IF NOT EXISTS cohortops_audit_kind ON cohortops_audit (cohort_id, kind, seq);
+CREATE TABLE IF NOT EXISTS cohortops_index_segments (
+    lo {int} PRIMARY KEY,
+    hi {int} NOT NULL,
+    hi_hash TEXT NOT NULL,
+    blocks {int} NOT NULL,
+    n {int} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cohortops_index_blocks (
+    lo {int} NOT NULL,
+    first_id {blob} NOT NULL,
+    digest TEXT NOT NULL,
+    data {blob} NOT NULL,
+    PRIMARY KEY (lo, first_id)
+);
 CREATE TABLE IF NOT EXISTS cohortops_applies (
     apply_id TEXT PRIMARY KEY,
     plan_digest TEXT NOT NULL,

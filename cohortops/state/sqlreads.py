@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from cohortops.membership import MemberOp
 from cohortops.state import auditlog, group_commit
-from cohortops.state.logs import AuditEntry
+from cohortops.state.logs import AuditEntry, MemberEvent
 from cohortops.state.sqlcore import Db
 
 
@@ -26,6 +26,9 @@ class DashboardReads:
         unscoped: bool = False,
     ) -> list[AuditEntry]:
         return auditlog.recent(self._db, cohort_id, limit, kinds, unscoped=unscoped)
+
+    def member_timeline(self, member_id: str) -> list[MemberEvent]:
+        return auditlog.timeline(self._db, member_id)
 
     def pending_changes(self) -> dict[tuple[str, MemberOp], int]:
         with self._db.read() as tx:

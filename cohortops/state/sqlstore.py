@@ -16,14 +16,21 @@ from typing import Any
 from cohortops.errors import StateError
 from cohortops.http.retry import Again, Attempt, GaveUp, RetryPolicy, retry
 from cohortops.membership import IdArray, MemberOp
-from cohortops.state import auditlog, cancels, cohorts, group_commit, history, imports
+from cohortops.state import (
+    auditlog,
+    cancels,
+    cohorts,
+    group_commit,
+    history,
+    imports,
+    member_index,
+)
 from cohortops.state.codec import ts
 from cohortops.state.locks import LockKeeper, OsLock
 from cohortops.state.logs import (
     ApplyJournal,
     AuditEntry,
     AuditProblem,
-    MemberEvent,
     RunRecord,
     StoreOptions,
 )
@@ -313,15 +320,12 @@ class SqlStore(DashboardReads, Store):
         row, deltas, old_path = self._read_members(cohort_id)
         if row is None:
             raise StateError(f"Cohort {cohort_id} is not in the state; nothing to compact.")
-        if deltas.max_seq == 0:
-            return
-        group_commit.fold(
-            self._duck,
-            self._snaps,
-            row,
-            deltas,
-            old_path,
-            lambda: self._write(f"compacting cohort {cohort_id}", bump=False),
+        if deltas.max_seq:
+            write = lambda: self._write(f"compacting cohort {cohort_id}", bump=False)  # noqa: E731
+            group_commit.fold(self._duck, self._snaps, row, deltas, old_path, write)
+        # The member index is brought up to date here, off the per-batch write path.
+        member_index.refresh(
+            self._db, self._duck, lambda: self._write("indexing the audit log", bump=False)
         )
 
     # -- apply journal -------------------------------------------------------------------------
@@ -364,9 +368,6 @@ class SqlStore(DashboardReads, Store):
 
     def verify_audit(self) -> AuditProblem | None:
         return auditlog.verify(self._db)
-
-    def member_timeline(self, member_id: str) -> list[MemberEvent]:
-        return auditlog.timeline(self._db, member_id)
 
     # -- run history ---------------------------------------------------------------------------
 

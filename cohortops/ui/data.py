@@ -13,6 +13,7 @@ from typing import Any
 
 from cohortops.config import Config
 from cohortops.config.schedule import describe, next_at
+from cohortops.operations import drift_record
 from cohortops.plan.settings import cohort_settings
 from cohortops.state import AuditEntry, MemberEvent, RunRecord, Store
 
@@ -79,11 +80,19 @@ def _delivery(config: Config, cohort_id: str) -> tuple[str, str]:
 
 
 def _drift(store: Store, cohort_id: str) -> str:
-    found = store.recent_audit(cohort_id, 1, ("drift", "drift.check"))
+    """The newest ``cohortops drift`` result recorded for the cohort, as counts."""
+    found = store.recent_audit(cohort_id, 1, (drift_record.KIND,))
     if not found:
         return "not checked"
-    data = found[0].data
-    return "drifted" if data.get("drifted") else "in sync"
+    data, at = found[0].data, found[0].at.astimezone(dt.UTC)
+    scope = "" if data.get("complete") else f" in {int(data.get('checked') or 0):,} sampled"
+    checked = f"(checked {at:%Y-%m-%d %H:%M} UTC)"
+    if not data.get("drifted"):
+        return f"none{scope} {checked}"
+    counts = [f"{int(data.get('missing') or 0):,} missing"]
+    if data.get("unexpected") is not None:
+        counts.append(f"{int(data['unexpected']):,} unexpected")
+    return f"{', '.join(counts)}{scope} {checked}"
 
 
 def cohort_row(

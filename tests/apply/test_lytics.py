@@ -95,10 +95,13 @@ def lytics_members(project: Project, key: str) -> set[str]:
     return set(members.get(STREAM, {}).get(FIELD, {}).get(key, []))
 
 
+READS = ("/lytics/scan", "/users/export/segment")
+
+
 def writes(project: Project) -> int:
-    """Requests so far that change membership (scans excluded)."""
+    """Requests so far that change membership (scans and segment exports excluded)."""
     requests = project.sandbox.counters()["requests"]
-    return sum(sum(c.values()) for e, c in requests.items() if e != "/lytics/scan")
+    return sum(sum(c.values()) for e, c in requests.items() if e not in READS)
 
 
 def kill_mid_apply(project: Project) -> None:
@@ -240,7 +243,7 @@ def test_config_rejects_two_source_kinds(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path)
-    assert "exactly one of 'file', 'sql' or 'lytics'" in str(info.value)
+    assert "exactly one of 'file', 'sql', 'lytics' or 'braze_segment'" in str(info.value)
 
 
 def test_large_first_sync_to_lytics_goes_as_bulk_csv(project: Project) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from cohortops.config import load_config
-from cohortops.config.model import FileSource, LyticsSource, Secret
+from cohortops.config.model import BrazeSegmentSource, FileSource, LyticsSource, Secret
 from cohortops.errors import ConfigError, SecretError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,7 +26,8 @@ def test_example_configs_validate() -> None:
     rhythms = {c.schedule.every for c in config.cohorts.values() if c.schedule}
     assert {"daily", "weekly", "monthly"} <= rhythms
     for cohort in config.cohorts.values():
-        if isinstance(cohort.source, LyticsSource):  # the demo seeds it from data/<segment>.csv
+        # the demo seeds Lytics audiences and Braze segments from data/<segment>.csv
+        if isinstance(cohort.source, LyticsSource | BrazeSegmentSource):
             assert (REPO / "configs" / "data" / f"{cohort.source.segment}.csv").exists()
             continue
         assert isinstance(cohort.source, FileSource)

@@ -199,7 +199,7 @@ def test_duplicate_ids_across_files_name_both_files(tmp_path: Path) -> None:
 def test_source_needs_exactly_one_kind(tmp_path: Path) -> None:
     text = BASE.replace("source: {file: users.csv}", "source: {column: id}")
     assert diagnostics(tmp_path, text) == (
-        "c.yaml:22:13: $.cohorts.power-users.source: a source needs exactly one of 'file', 'sql' or 'lytics'",
+        "c.yaml:22:13: $.cohorts.power-users.source: a source needs exactly one of 'file', 'sql', 'lytics' or 'braze_segment'",
     )
 
 

@@ -19,11 +19,16 @@ def test_demo_runs_the_whole_loop_and_converges() -> None:
     out = result.stdout
     steps = ["$ cohortops validate", "$ cohortops plan", "$ cohortops apply", "$ cohortops history"]
     assert [out.index(s) for s in steps] == sorted(out.index(s) for s in steps)
-    assert "Plan: 5 cohorts to change, +13,550 / -0 members" in out
-    # churn-risk reads the sandbox's Lytics audience; power-users-lytics writes to its Lytics API
+    assert "Plan: 6 cohorts to change, +14,800 / -0 members" in out
+    # churn-risk reads the sandbox's Lytics audience; power-users feeds Kubit and the Lytics API;
+    # braze-engaged-to-lytics reads the sandbox's Braze segment and writes to its Lytics API
     assert "Lytics sandbox audience churn_risk: 2,050 profiles." in out
-    assert "churn-risk: +2,050 / -0" in out and "power-users-lytics: +3,000 / -0" in out
+    assert "Braze sandbox segment engaged_30d: 1,250 users." in out
+    assert "churn-risk: +2,050 / -0" in out and "power-users@braze-to-lytics: +3,000 / -0" in out
+    assert "power-users: +3,000 / -0" in out and "braze-engaged-to-lytics: +1,250 / -0" in out
     assert out.count("No changes: the state matches the configuration.") == 1
+    history = out[out.index("$ cohortops history") :].splitlines()[1:8]
+    assert len({line.index(" manual ") for line in history[1:]}) == 1  # aligned for pair ids
     assert "Audit log intact" in out
 
 
@@ -58,8 +63,8 @@ def test_demo_keep_leaves_the_state_and_first_plan_for_the_dashboard(tmp_path: P
     run_demo(configs, lines.append, keep=keep)
     assert "Kept the state in" in lines[-1]
     plan = read_plan(configs / "demo.plan")
-    assert plan.summary.members_to_add == 13_550
+    assert plan.summary.members_to_add == 14_800
     with App(configs, state_override=StateConfig(path=keep)).store() as store:
-        assert len(store.runs()) == 5 and store.verify_audit() is None
+        assert len(store.runs()) == 6 and store.verify_audit() is None
     with pytest.raises(CohortopsError, match="already exists"):
         run_demo(configs, lines.append, keep=keep)

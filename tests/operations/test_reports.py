@@ -14,6 +14,7 @@ from cohortops.operations.audit_report import audit_lines, describe
 from cohortops.operations.history_report import JSON_KEYS, history_lines
 from cohortops.operations.state_report import state_list_lines, state_show_lines
 from cohortops.state import RunRecord, Store, open_store
+from cohortops.state.schema import SCHEMA_VERSION
 
 WHO = "tester@ci"
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -29,6 +30,7 @@ ENTRIES: list[tuple[str, str | None, dict[str, object]]] = [
     ("cohort.destroy", "c", {"apply_id": "a1", "removed": 2}),
     ("state.forget", "c", {"members": 12, "who": WHO}),
     ("state.unlock", None, {"lock_id": "l1", "holder": "h", "operation": "apply"}),
+    ("drift.checked", "c", {"complete": False, "checked": 3, "missing": 1, "unexpected": None}),
 ]
 
 
@@ -121,6 +123,16 @@ def test_state_list_and_show_json(store: Store) -> None:
     assert "State sqlite state" not in text and text.startswith("Recorded in sqlite state")
 
 
+def test_state_list_json_without_a_state_has_null_lineage(tmp_path: Path) -> None:
+    empty = open_store(StateConfig(path=tmp_path / "none.db"), cwd=tmp_path, create=False)
+    try:
+        listed = json.loads("".join(state_list_lines(empty, "json")))
+    finally:
+        empty.close()
+    assert listed["lineage"] is None and listed["cohorts"] == [] and listed["serial"] == 0
+    assert not (tmp_path / "none.db").exists()
+
+
 def test_a_version_1_state_is_migrated_and_keeps_its_runs(tmp_path: Path) -> None:
     import sqlite3
 
@@ -144,5 +156,6 @@ def test_a_version_1_state_is_migrated_and_keeps_its_runs(tmp_path: Path) -> Non
     finally:
         store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT schema_version FROM cohortops_meta").fetchone() == (2,)
+        version = conn.execute("SELECT schema_version FROM cohortops_meta").fetchone()
+        assert version == (SCHEMA_VERSION,)
     conn.close()

@@ -47,3 +47,20 @@ def test_jsonl_and_parquet_headers_are_checked_and_nothing_more_is_read(tmp_path
     (configs / "cohortops.yaml").write_text(text.replace("data/a.csv", "data/a.parquet"))
     pq.write_table(pa.table({"user_id": ["x"]}), configs / "data" / "a.parquet")
     assert check_file_sources(load_config(configs)) == []
+
+
+def test_a_cohort_on_two_connections_reports_its_missing_file_once(tmp_path: Path) -> None:
+    import yaml
+
+    configs = write_project(tmp_path / "c", "http://127.0.0.1:1", {"vip": ["a"]})
+    document = yaml.safe_load((configs / "cohortops.yaml").read_text())
+    document["destinations"]["braze-2"] = {**document["destinations"]["braze"]}
+    document["connections"]["attr-2"] = {
+        **document["connections"]["attr"],
+        "destination": "braze-2",
+    }
+    document["cohorts"]["vip"]["connection"] = ["attr", "attr-2"]
+    (configs / "cohortops.yaml").write_text(yaml.safe_dump(document))
+    (configs / "data" / "vip.csv").unlink()
+    problems = check_file_sources(load_config(configs))
+    assert len(problems) == 1 and "$.cohorts.vip.source:" in problems[0]

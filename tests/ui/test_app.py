@@ -15,6 +15,7 @@ from cohortops.plan import render_common as fmt
 from cohortops.plan.planfile import read_plan
 from cohortops.ui import build_app, require_token
 
+from .drifted import drifted_project
 from .hostile import injected
 from .seed import FAIL_REASON, HOSTILE, MD_ID, SCRIPT, STATE_ONLY, XSS_ID
 
@@ -150,3 +151,26 @@ def test_markdown_id_in_pages_is_text(client: TestClient) -> None:
     text = client.get("/").text
     assert MD_ID in text  # shown, as text; no element links to it
     assert FAIL_REASON not in text  # raw, unescaped form never appears
+
+
+def test_overview_and_cohort_page_show_the_last_drift_check(tmp_path: Path) -> None:
+    with drifted_project(tmp_path) as app:
+        client = TestClient(build_app(app, allowed_hosts=None))
+        overview = html.unescape(client.get("/").text)
+        assert "1 missing in 2 sampled (checked " in overview
+        assert "none in 1 sampled (checked " in overview
+        assert "1 missing in 2 sampled" in html.unescape(client.get("/cohort/a").text)
+        assert "u000002" not in overview
+
+
+def test_a_complete_check_shows_both_directions(tmp_path: Path) -> None:
+    from cohortops.apply.actor import Actor
+    from cohortops.operations import drift_record
+
+    with drifted_project(tmp_path) as app:
+        row = {"cohort_id": "b", "complete": True, "drifted": True, "checked": 1, "recorded": 1}
+        rows = [{**row, "missing_count": 2, "not_recorded_count": 3}]
+        with app.store() as store:
+            assert drift_record.record(store, rows, Actor("t@ci", "manual")) is None
+        overview = html.unescape(TestClient(build_app(app, allowed_hosts=None)).get("/").text)
+        assert "2 missing, 3 unexpected (checked " in overview

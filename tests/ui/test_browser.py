@@ -16,6 +16,7 @@ import pytest
 from cohortops.operations.context import App
 from cohortops.ui import build_app
 
+from .drifted import drifted_project
 from .seed import FAIL_REASON, XSS_ID, seed
 from .serving import served
 
@@ -156,3 +157,20 @@ def test_live_progress_of_a_running_apply(browser: Any, seeded: tuple[App, Path]
         assert "ci@runner" in page.inner_text("#live")
         store.journal_end("live01", "success")
         store.compact("imports")
+
+
+def test_overview_shows_the_last_drift_check(browser: Any, tmp_path: Path) -> None:
+    with drifted_project(tmp_path) as app, served(build_app(app)) as base:
+        page = new_page(browser)
+        page.goto(base + "/")
+        rows = page.locator("table.overview tbody tr")
+        drift = {
+            rows.nth(i).locator("td").first.inner_text().split()[0]: rows.nth(i)
+            .locator("td")
+            .last.inner_text()
+            for i in range(rows.count())
+        }
+        assert drift["a"].startswith("1 missing in 2 sampled (checked "), drift
+        assert drift["b"].startswith("none in 1 sampled (checked "), drift
+        page.click("a[href='/cohort/a']")
+        assert "1 missing in 2 sampled" in page.inner_text("main")

@@ -69,7 +69,7 @@ def test_demo_keep_then_ui_serves_the_demo(tmp_path: Path) -> None:
         plans = httpx.get(base + "/plans", timeout=5).text
         assert "demo.plan" in plans
         plan = httpx.get(base + "/plan/" + plans.split('href="/plan/')[1].split('"')[0], timeout=5)
-        assert "Plan: 5 cohorts to change, +13,550 / -0 members" in plan.text
+        assert "Plan: 6 cohorts to change, +14,800 / -0 members" in plan.text
         assert "Stale" in plan.text  # the demo applied it since
     finally:
         server.terminate()

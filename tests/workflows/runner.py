@@ -160,7 +160,12 @@ def example_repository(into: Path, endpoint: str) -> Path:
 
 
 def serve_lytics_audiences(sandbox: SandboxServer) -> None:
-    """The example project's Lytics audience (churn_risk), from its shipped CSV."""
-    with (REPO / "configs" / "data" / "churn_risk.csv").open(newline="") as handle:
-        members = [row["user_id"] for row in csv.DictReader(handle)]
-    sandbox.add_lytics_audience({"id": "churn_risk", "ids": members})
+    """The example project's Lytics audience (churn_risk) and Braze segment (engaged_30d), from
+    their shipped CSVs."""
+    sandbox.add_lytics_audience({"id": "churn_risk", "ids": _seed("churn_risk")})
+    sandbox.add_braze_segment("engaged_30d", _seed("engaged_30d"))
+
+
+def _seed(name: str) -> list[str]:
+    with (REPO / "configs" / "data" / f"{name}.csv").open(newline="") as handle:
+        return [row["user_id"] for row in csv.DictReader(handle)]
