@@ -219,13 +219,10 @@ def state_block(backend: str, data: Dataset, pg_url: str) -> str:
     return f"state:\n  backend: postgres\n  url: {url}\n"
 
 
-def prepare_cli_config(data: Dataset, backend: str = "sqlite", pg_url: str = PG_URL) -> Path:
-    """A config directory (DESIGN.md §2) with one attribute cohort sourced from the CSV."""
-    config = DATA / f"cli_{backend}_{data.members}"
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "cohortops.yaml").write_text(
-        f"""version: 1
-{state_block(backend, data, pg_url)}destinations:
+def cohort_config(state: str, name: str, csv: Path, extra: str = "") -> str:
+    """A config (DESIGN.md §2) with one attribute cohort named ``bench`` sourced from ``csv``."""
+    return f"""version: 1
+{state}destinations:
   bench:
     rest_endpoint: http://127.0.0.1:9
     api_key: ${{env:COHORTOPS_BENCH_API_KEY}}
@@ -238,13 +235,21 @@ connections:
       attribute: bench_cohorts
 cohorts:
   bench:
-    name: Benchmark cohort ({data.members} members)
+    name: {name}
     connection: bench-attr
     identifier: external_id
-    source: {{file: {data.desired_csv}, column: user_id}}
-    guards: {{max_remove_percent: 100}}
-"""
-    )
+    source: {{file: {csv}, column: user_id}}
+{extra}"""
+
+
+def prepare_cli_config(data: Dataset, backend: str = "sqlite", pg_url: str = PG_URL) -> Path:
+    """A config directory with the cohort and a state backend per size."""
+    config = DATA / f"cli_{backend}_{data.members}"
+    config.mkdir(parents=True, exist_ok=True)
+    state = state_block(backend, data, pg_url)
+    name = f"Benchmark cohort ({data.members} members)"
+    guards = "    guards: {max_remove_percent: 100}\n"
+    (config / "cohortops.yaml").write_text(cohort_config(state, name, data.desired_csv, guards))
     return config
 
 
@@ -374,6 +379,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--snapshot", help=argparse.SUPPRESS)
     parser.add_argument("--members", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # The desired CSVs live beside the generated config directories, not inside them.
+    os.environ["COHORTOPS_SOURCE_ROOTS"] = str(DATA)
     if args.child:
         child_diff(args)
         return

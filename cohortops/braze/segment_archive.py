@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from cohortops.errors import BrazeError
+from cohortops.membership.distinct import sorted_distinct
 
 DEFAULT_MAX_BYTES = 8 * 1024**3
 _BLOCK = 8 * 1024 * 1024
@@ -160,24 +161,3 @@ def iter_member_ids(
             f"Cannot read the segment export {path.name}: {first}.",
             hint="Pass the ZIP or GZIP archive Braze produced, unchanged.",
         ) from None
-
-
-def sorted_distinct(ids: pa.Array) -> pa.Array:
-    """Distinct non-null ids in byte order (DuckDB's sort: ~2x pyarrow's on 1M strings)."""
-    ids = pc.drop_null(ids.cast(pa.string()))
-    if len(ids) < 2:
-        return ids
-    import duckdb  # only import, refresh and drift need it here
-
-    members = pa.table({"id": ids})
-    con = duckdb.connect()
-    try:
-        con.register("members", members)
-        relation = con.sql("SELECT DISTINCT id FROM members ORDER BY id")
-        # DuckDB 2 renamed Relation.arrow() to to_arrow_table().
-        table = (
-            relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
-        )
-    finally:
-        con.close()
-    return table.column("id").combine_chunks().cast(pa.string())

@@ -22,11 +22,10 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from cohortops.config.model import FileSource, Source
 from cohortops.diff.duckdb_join_sql import (
@@ -35,15 +34,18 @@ from cohortops.diff.duckdb_join_sql import (
     LONG_DESIRED,
     LONG_RECORDED,
     LONG_SHARE,
-    REMOVE,
     JoinKey,
     as_strings,
+    first_sql,
     packed_sql,
     sample_sql,
     string_sql,
 )
+from cohortops.diff.duckdb_result import Joined, collect, stream
 from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import PlanError, SourceError, StateError
+from cohortops.membership import IdArray
+from cohortops.membership.spilled import IdSink, pieces
 from cohortops.sources.duckdb_scan import (
     REASON_BASE,
     REASONS,
@@ -60,6 +62,19 @@ from cohortops.sources.stream import source_batches
 from cohortops.state.snapshot import RecordedMembers
 
 _SERIAL_CSV_HINT = "quoted new lines"  # DuckDB's parallel CSV reader refuses these with padding
+Result = TypeVar("Result")
+
+
+def _read_all(reader: pa.RecordBatchReader) -> pa.Table:
+    return reader.read_all()
+
+
+def _total(joins: list[Joined]) -> dict[int, int]:
+    totals: dict[int, int] = {}
+    for join in joins:
+        for kind, n in join.rows.items():
+            totals[kind] = totals.get(kind, 0) + n
+    return totals
 
 
 class DuckDBDiffEngine:
@@ -127,14 +142,15 @@ class DuckDBDiffEngine:
     def diff(self, cohort_id: str, source: Source, recorded: RecordedMembers) -> MemberDiff:
         self.con  # noqa: B018 -- fail fast, before reading anything, when closed
         with self._recorded(recorded) as recorded_sql, self._scan(cohort_id, source) as scan:
-            tables, scan = self._join_tables(cohort_id, source, scan, recorded, recorded_sql)
-            rows = self._rows(tables)
+            joins, scan = self._joins(cohort_id, source, scan, recorded, recorded_sql)
+            rows = _total(joins)
             skipped = dict(
                 sorted((REASONS[k - REASON_BASE], n) for k, n in rows.items() if k >= REASON_BASE)
             )
             issues = self._locate(cohort_id, source, scan) if skipped else ()
             recorded_count = self._count(cohort_id, recorded_sql, recorded.snapshot)
-            adds, removes = self._ids(tables, ADD), self._ids(tables, REMOVE)
+            adds = self._merged([j.adds for j in joins])
+            removes = self._merged([j.removes for j in joins])
         desired = recorded_count - len(removes) + len(adds)
         return MemberDiff(
             cohort_id=cohort_id,
@@ -147,34 +163,34 @@ class DuckDBDiffEngine:
             duplicates=rows.get(KEEP, 0) + rows.get(ADD, 0) - desired,
         )
 
-    def _join_tables(
+    def _joins(
         self,
         cohort_id: str,
         source: Source,
         scan: DuckScan,
         recorded: RecordedMembers,
         recorded_sql: str,
-    ) -> tuple[list[pa.Table], DuckScan]:
-        """Result rows ``(kind, id, n)`` of one or two joins, and the scan that read them."""
+    ) -> tuple[list[Joined], DuckScan]:
+        """The results of one or two joins, and the scan that read them."""
         run = functools.partial(self._query, cohort_id, source, snapshot=recorded.snapshot)
         join = self._join
         if join == "auto" and recorded.snapshot is None and len(recorded.delta_added) == 0:
-            join = "string"  # nothing recorded: every id is added, packing would be wasted
+            return [run(scan, first_sql, collect)[0]], scan  # nothing recorded: no join
         if join == "auto":
-            sample, scan = run(scan, functools.partial(sample_sql, recorded_sql=recorded_sql))
+            build = functools.partial(sample_sql, recorded_sql=recorded_sql)
+            sample, scan = run(scan, build, _read_all)
             long, sampled = sample.column("long")[0].as_py(), sample.column("n")[0].as_py()
             join = "string" if long > LONG_SHARE * sampled else "packed"
         if join == "string":
             full = functools.partial(string_sql, recorded_sql=recorded_sql, long_only=False)
-            table, scan = run(scan, full)
-            return [table], scan
-        table, scan = run(scan, functools.partial(packed_sql, recorded_sql=recorded_sql))
-        first = self._rows([table])
-        if not (first.get(LONG_DESIRED) or first.get(LONG_RECORDED)):
-            return [table], scan
+            return [run(scan, full, collect)[0]], scan
+        build = functools.partial(packed_sql, recorded_sql=recorded_sql)
+        first, scan = run(scan, build, collect)
+        if not (first.rows.get(LONG_DESIRED) or first.rows.get(LONG_RECORDED)):
+            return [first], scan
         rest = functools.partial(string_sql, recorded_sql=recorded_sql, long_only=True)
-        second, scan = run(scan, rest)
-        return [table, second], scan
+        second, scan = run(scan, rest, collect)
+        return [first, second], scan
 
     def _count(self, cohort_id: str, recorded_sql: str, snapshot: Path | None) -> int:
         try:
@@ -193,11 +209,13 @@ class DuckDBDiffEngine:
         source: Source,
         scan: DuckScan,
         build: Callable[[DuckScan], str],
+        read: Callable[[pa.RecordBatchReader], Result],
         snapshot: Path | None = None,
-    ) -> tuple[pa.Table, DuckScan]:
-        """The query's result, and the scan that produced it (the serial one after a retry)."""
+    ) -> tuple[Result, DuckScan]:
+        """What ``read`` made of the query's streamed result, and the scan that produced it
+        (the serial one after a retry)."""
         try:
-            return self.con.sql(build(scan)).to_arrow_table(), scan
+            return read(stream(self.con.sql(build(scan)))), scan
         except duckdb.OutOfMemoryException as exc:
             raise PlanError(
                 f"Cohort {cohort_id}: the diff ran out of memory ({one_line(str(exc))}).",
@@ -212,7 +230,7 @@ class DuckDBDiffEngine:
                 and not scan.serial
             ):
                 serial = file_scan(source, cohort_id, parallel=False)
-                return self._query(cohort_id, source, serial, build, snapshot)
+                return self._query(cohort_id, source, serial, build, read, snapshot)
             if snapshot is not None and str(snapshot) in message:
                 raise StateError(
                     f"Recorded members of cohort {cohort_id} are unreadable ({snapshot}): "
@@ -229,33 +247,29 @@ class DuckDBDiffEngine:
                 hint="Fix the source or the cohort's source settings.",
             ) from None
 
-    @staticmethod
-    def _rows(tables: list[pa.Table]) -> dict[int, int]:
-        """Source rows per kind (keep, add, a reason code...); removes count recorded ids."""
-        totals: dict[int, int] = {}
-        for table in tables:
-            kinds = table.column("kind")
-            for kind in pc.unique(kinds).to_pylist():
-                n = pc.sum(table.column("n").filter(pc.equal(kinds, kind))).as_py()
-                totals[int(kind)] = totals.get(int(kind), 0) + int(n or 0)
-        return totals
-
-    def _ids(self, tables: list[pa.Table], kind: int) -> pa.Array:
-        parts = [
-            as_strings(t.filter(pc.equal(t.column("kind"), kind)).column("id")) for t in tables
-        ]
+    def _merged(self, parts: list[IdArray]) -> IdArray:
+        """One sorted set from the sorted, disjoint results of the packed and long-id passes."""
         parts = [part for part in parts if len(part)]
         if len(parts) <= 1:
             return parts[0] if parts else pa.array([], pa.string())
-        # Packed and long ids are disjoint, each part sorted; DuckDB merges them faster than
-        # Arrow sorts strings.
+        # DuckDB merges them faster than Arrow sorts strings, and streams what it spilled.
         name = self._name("merge")
-        self.con.register(name, pa.table({"id": pa.chunked_array(parts, pa.string())}))
+        batches = (
+            pa.record_batch([piece], names=["id"]) for part in parts for piece in pieces(part)
+        )
+        schema = pa.schema([pa.field("id", pa.string())])
+        self.con.register(name, pa.RecordBatchReader.from_batches(schema, batches))
+        sink = IdSink()
         try:
-            merged = self.con.sql(f"SELECT id FROM {name} ORDER BY id").to_arrow_table()
+            reader = stream(self.con.sql(f"SELECT id FROM {name} ORDER BY id"))
+            for batch in reader:
+                sink.add(batch.column(0))
+            return sink.finish()
+        except BaseException:
+            sink.close()
+            raise
         finally:
             self.con.unregister(name)
-        return as_strings(merged.column("id"))
 
     @contextmanager
     def _recorded(self, recorded: RecordedMembers) -> Iterator[str]:
@@ -315,7 +329,7 @@ WHERE a.id IS NOT NULL"""
         if scan.ordered:
             self.con.sql("SET preserve_insertion_order = true")
         try:
-            table, _ = self._query(cohort_id, source, scan, issues_sql)
+            table, _ = self._query(cohort_id, source, scan, issues_sql, _read_all)
         finally:
             if scan.ordered:
                 self.con.sql("SET preserve_insertion_order = false")

@@ -99,6 +99,16 @@ FROM (
 GROUP BY kind, id""")
 
 
+def first_sql(scan: DuckScan) -> str:
+    # Nothing recorded: every good id is an add, so no join; one aggregate deduplicates and
+    # counts (10M ids: 7.4 s instead of 12.4 s for a join against nothing, same memory).
+    return ordered(f"""
+SELECT coalesce(code, {ADD}) AS kind, CASE WHEN code IS NULL THEN id END AS id,
+       count(*)::BIGINT AS n
+FROM ({desired_sql(scan)})
+GROUP BY ALL""")
+
+
 def sample_sql(scan: DuckScan, recorded_sql: str) -> str:
     # Raw values, padding and all: this only picks the faster plan, both plans are exact.
     sides = (

@@ -16,10 +16,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cohortops.apply.remote import make_client
-from cohortops.braze.segment_archive import read_member_ids, sorted_distinct
+from cohortops.braze.segment_archive import read_member_ids
 from cohortops.braze.segment_download import fetch_segment_ids
 from cohortops.config.model import Cohort, Config
 from cohortops.errors import CohortopsError, SourceError
+from cohortops.membership.distinct import sorted_distinct
 
 
 @dataclass(frozen=True)

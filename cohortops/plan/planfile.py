@@ -10,23 +10,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import io
 import os
 import struct
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from cohortops.errors import PlanError
 from cohortops.membership import IdArray
 from cohortops.plan.codec import plan_from_dict, plan_to_dict
+from cohortops.plan.member_file import id_pieces, read_members, write_members
 from cohortops.plan.model import FORMAT_VERSION, Plan, empty_ids
 
 KIND = "cohortops-plan"
@@ -37,8 +36,6 @@ SIGNATURE_ALG = "hmac-sha256"
 # Decompressed-size bounds (zip bombs): the manifest and plan.json hold no member ids.
 MAX_MANIFEST_BYTES = 1 << 20
 MAX_PLAN_JSON_BYTES = 256 << 20
-MAX_MEMBERS_BYTES = 8 << 30  # one cohort's parquet, and its decoded columns
-MAX_PARQUET_RATIO = 64  # decoded column bytes per stored byte (ids compress ~3-6x)
 
 
 def plan_key(environ: Mapping[str, str] | None = None) -> bytes | None:
@@ -70,58 +67,25 @@ def plan_digest(plan: Plan) -> str:
     return h.hexdigest()
 
 
-_HASH_SLICE = 1 << 20  # ids cast to large_string at a time: bounds the copy, not the result
-
-
 def _hash_ids(update: Callable[[bytes | memoryview], None], ids: IdArray) -> None:
-    """Length-prefixed ids, independent of string vs large_string, chunking or slicing.
+    """Length-prefixed ids, independent of string vs large_string, chunking, slicing or spilling.
 
-    Hashes 8-byte lengths of every id, then every id's bytes, one slice at a time, so a
-    10M-id array is never copied whole (a large_string copy of it would be ~200 MB)."""
-    chunks = _chunks(ids)
-    n = sum(len(c) for c in chunks)
-    update(struct.pack("<q", n))
-    if n == 0:
+    Hashes 8-byte lengths of every id, then every id's bytes, one row group at a time, so a
+    10M-id set is never decoded or copied whole."""
+    update(struct.pack("<q", len(ids)))
+    if len(ids) == 0:
         return
-    for part in _slices(chunks):
+    for part in id_pieces(ids):
         lengths = pc.binary_length(part).cast(pa.int64())
         update(
             memoryview(lengths.buffers()[1])[lengths.offset * 8 : (lengths.offset + len(part)) * 8]
         )
-    for part in _slices(chunks):
+    for part in id_pieces(ids):
+        part = part.cast(pa.large_string())
         offsets = part.buffers()[1]
         start = struct.unpack_from("<q", offsets, part.offset * 8)[0]
         end = struct.unpack_from("<q", offsets, (part.offset + len(part)) * 8)[0]
         update(memoryview(part.buffers()[2])[start:end])
-
-
-def _chunks(ids: IdArray | pa.ChunkedArray | Sequence[str]) -> list[pa.Array]:
-    if isinstance(ids, pa.ChunkedArray):
-        chunks = list(ids.chunks)
-    elif isinstance(ids, pa.Array):
-        chunks = [ids]
-    else:
-        chunks = [pa.array(list(cast(Sequence[str], ids)), type=pa.large_string())]
-    if any(c.null_count for c in chunks):
-        raise PlanError("A plan cannot hold a null member id.")
-    return chunks
-
-
-def _slices(chunks: list[pa.Array]) -> Iterator[pa.Array]:
-    for chunk in chunks:
-        for start in range(0, len(chunk), _HASH_SLICE):
-            yield chunk.slice(start, _HASH_SLICE).cast(pa.large_string())
-
-
-def _large(ids: IdArray | pa.ChunkedArray | Sequence[str]) -> pa.Array:
-    array: pa.Array = ids
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks() if array.num_chunks else pa.array([], pa.large_string())
-    elif not isinstance(array, pa.Array):
-        array = pa.array(list(array), type=pa.large_string())
-    if array.null_count:
-        raise PlanError("A plan cannot hold a null member id.")
-    return array.cast(pa.large_string())
 
 
 def write_plan(
@@ -151,7 +115,7 @@ def write_plan(
                     if cp.adds or cp.removes:
                         name = f"members/{index:05d}.parquet"
                         entry["members_file"] = name
-                        zf.writestr(name, _parquet(cp.to_add, cp.to_remove), zipfile.ZIP_STORED)
+                        write_members(zf, name, cp.to_add, cp.to_remove)
                 zf.writestr(PLAN_JSON, orjson.dumps(data, option=orjson.OPT_INDENT_2))
             raw.flush()
             os.fsync(raw.fileno())
@@ -161,32 +125,6 @@ def write_plan(
             os.unlink(tmp)
         raise
     return secret is not None
-
-
-def _parquet(to_add: IdArray, to_remove: IdArray) -> bytes:
-    ids: pa.Array | None = None
-    strings = isinstance(to_add, pa.Array) and isinstance(to_remove, pa.Array)
-    if strings and to_add.type == to_remove.type == pa.string():
-        # Kept as string (32-bit offsets) when it fits: no widening copy here, and the
-        # reader gets the type it returns, without another copy.
-        with contextlib.suppress(pa.ArrowException):
-            ids = pa.concat_arrays([to_add, to_remove])
-    if ids is not None and ids.null_count:
-        raise PlanError("A plan cannot hold a null member id.")
-    adds_n, removes_n = len(to_add), len(to_remove)
-    if ids is None:
-        ids = pa.concat_arrays([_large(to_add), _large(to_remove)])
-    table = pa.table(
-        {
-            "id": ids,
-            "remove": pa.concat_arrays([pa.repeat(False, adds_n), pa.repeat(True, removes_n)]).cast(
-                pa.bool_()
-            ),
-        }
-    )
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
-    return sink.getvalue()
 
 
 def read_plan(path: str | os.PathLike[str], key: bytes | Literal["env"] | None = "env") -> Plan:
@@ -291,41 +229,7 @@ def _members(
         return empty_ids(), empty_ids()
     if not isinstance(name, str):
         raise TypeError("members_file is not a string")
-    raw = _bounded(zf, name, MAX_MEMBERS_BYTES, source)
-    metadata = pq.ParquetFile(pa.BufferReader(raw)).metadata
-    decoded = (
-        sum(
-            metadata.row_group(g).column(c).total_uncompressed_size
-            for g in range(metadata.num_row_groups)
-            for c in range(metadata.num_columns)
-        )
-        + 16 * metadata.num_rows
-    )  # RLE/dictionary pages expand per row too
-    if decoded > MAX_MEMBERS_BYTES or decoded > MAX_PARQUET_RATIO * max(len(raw), 1 << 16):
-        raise PlanError(
-            f"Plan file {source} is refused: {name} decodes to {decoded:,} bytes from "
-            f"{len(raw):,} (a compression bomb, or over the {MAX_MEMBERS_BYTES:,}-byte bound)."
-        )
-    table = pq.read_table(pa.BufferReader(raw))
-    ids, remove = _one_chunk(table.column("id")), _one_chunk(table.column("remove"))
-    del table
-    if ids.null_count or remove.null_count:
-        raise ValueError("null member id")
-    removes = pc.sum(remove).as_py() or 0
-    if removes == 0:  # a first plan: every id is an add, no filtered copy
-        return _compact(ids), empty_ids()
-    if removes == len(ids):
-        return empty_ids(), _compact(ids)
-    return _compact(ids.filter(pc.invert(remove))), _compact(ids.filter(remove))
-
-
-def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
-    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-
-
-def _compact(ids: pa.Array) -> IdArray:
-    """Back to ``string`` unless the ids need 64-bit offsets (over 2 GiB of text)."""
-    compact: IdArray = ids
-    with contextlib.suppress(pa.ArrowException):
-        compact = ids.cast(pa.string())
-    return compact
+    adds = cohort.get("adds")
+    if not isinstance(adds, int) or isinstance(adds, bool) or adds < 0:
+        raise TypeError("adds is not a count")
+    return read_members(zf, name, adds, source)

@@ -8,18 +8,23 @@ without the id field becomes a rejected row (``missing_id_field``) with its scan
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from cohortops.config.model import LyticsSource
 from cohortops.errors import LyticsError, SourceError
-from cohortops.lytics import LyticsHttp, scan_pages
 from cohortops.sources.sql import BATCH_SCHEMA
+
+if TYPE_CHECKING:  # the Lytics client brings httpx (~0.12 s): only Lytics sources pay for it
+    from cohortops.lytics import LyticsHttp
 
 CHUNK_ROWS = 50_000
 
 
 def open_http(source: LyticsSource, cohort_id: str) -> LyticsHttp:
+    from cohortops.lytics import LyticsHttp
+
     names = source.token.env_names
     return LyticsHttp(
         source.endpoint.reveal(),
@@ -40,6 +45,8 @@ def lytics_batches(
 
 
 def _batches(source: LyticsSource, cohort_id: str, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    from cohortops.lytics import scan_pages
+
     with open_http(source, cohort_id) as http:
         raws: list[pa.Array] = []
         flags: list[pa.Array] = []

@@ -8,8 +8,6 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from cohortops.config.model import BrazeSegmentSource, LyticsSource, SqlSource
-from cohortops.sources.braze_segment import braze_segment_batches
-from cohortops.sources.lytics import lytics_batches
 from cohortops.sources.sql import sql_batches
 
 StreamedSource = SqlSource | LyticsSource | BrazeSegmentSource
@@ -17,8 +15,13 @@ StreamedSource = SqlSource | LyticsSource | BrazeSegmentSource
 
 def source_batches(source: StreamedSource, cohort_id: str) -> Iterator[pa.RecordBatch]:
     """``BATCH_SCHEMA`` batches of a non-file source, streamed."""
+    # Imported here: their HTTP clients (httpx, ~0.1 s) are for plans that read them.
     if isinstance(source, LyticsSource):
+        from cohortops.sources.lytics import lytics_batches
+
         return lytics_batches(source, cohort_id)
     if isinstance(source, BrazeSegmentSource):
+        from cohortops.sources.braze_segment import braze_segment_batches
+
         return braze_segment_batches(source, cohort_id)
     return sql_batches(source, cohort_id)

@@ -13,28 +13,14 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from cohortops.errors import StateError
+from cohortops.membership.distinct import sorted_distinct
 from cohortops.state import auditlog, cohorts
 from cohortops.state.group_commit import next_generation
 from cohortops.state.members import Deltas, DuckRunner
 from cohortops.state.snapstore import SnapshotStore
 from cohortops.state.sqlcore import Db, Tx
-
-
-def sorted_unique(ids: Any) -> Any:
-    """A sorted, distinct, null-free pyarrow string array from an array or a sequence."""
-    array = ids if isinstance(ids, pa.Array | pa.ChunkedArray) else pa.array(ids, pa.string())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    array = pc.drop_null(array.cast(pa.string()))
-    if len(array) < 2:
-        return array
-    # Exports read by cohortops come sorted and distinct already: check (cheap), don't redo.
-    if not pc.any(pc.greater_equal(array.slice(0, len(array) - 1), array.slice(1))).as_py():
-        return array
-    return pc.unique(array).sort()
 
 
 def replace(
@@ -52,7 +38,7 @@ def replace(
         row = cohorts.load(tx, cohort_id)
     if row is None:
         raise StateError(f"Cohort {cohort_id} is not in the state; record it first.")
-    return replace_snapshot(duck, snaps, row, sorted_unique(ids), write, entry, at)
+    return replace_snapshot(duck, snaps, row, sorted_distinct(ids), write, entry, at)
 
 
 def replace_snapshot(

@@ -1,7 +1,9 @@
 """The words every layer shares about cohort membership.
 
-A bottom module (beside ``errors``): the Braze client, the state, the planner and the applier all
+A bottom package (beside ``errors``): the Braze client, the state, the planner and the applier all
 speak of adding and removing members and of arrays of member ids, and import both from here.
+This module imports nothing heavy; :mod:`cohortops.membership.spilled` (pyarrow) holds id sets
+too large to keep decoded, and :mod:`cohortops.membership.distinct` sorts and deduplicates ids.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ MEMBER_OPS: tuple[MemberOp, ...] = ("add", "remove")
 
 
 class IdArray(Protocol):
-    """A pyarrow ``string`` or ``large_string`` array of member ids, never null.
+    """A pyarrow ``string`` or ``large_string`` array of member ids, never null, or an id set
+    read from disk a slice at a time (:class:`~cohortops.membership.spilled.SpilledIds`).
 
     pyarrow ships no type stubs; this names the part of ``pyarrow.Array`` that code outside the
     modules computing with Arrow relies on, so a list or a table cannot be passed by mistake.
+    ``slice`` returns a real pyarrow array (of that slice only); whole-set ``to_pylist`` is for
+    small sets and tests.
     """
 
     @property
