@@ -18,6 +18,7 @@ def test_demo_runs_the_whole_loop_and_converges() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     steps = ["$ cohortops validate", "$ cohortops plan", "$ cohortops apply", "$ cohortops history"]
+    assert all(s in out for s in steps), out
     assert [out.index(s) for s in steps] == sorted(out.index(s) for s in steps)
     assert "Plan: 6 cohorts to change, +14,800 / -0 members" in out
     # churn-risk reads the sandbox's Lytics audience; power-users feeds Kubit and the Lytics API;
@@ -27,8 +28,10 @@ def test_demo_runs_the_whole_loop_and_converges() -> None:
     assert "churn-risk: +2,050 / -0" in out and "power-users@braze-to-lytics: +3,000 / -0" in out
     assert "power-users: +3,000 / -0" in out and "braze-engaged-to-lytics: +1,250 / -0" in out
     assert out.count("No changes: the state matches the configuration.") == 1
-    history = out[out.index("$ cohortops history") :].splitlines()[1:8]
-    assert len({line.index(" manual ") for line in history[1:]}) == 1  # aligned for pair ids
+    history = out[out.index("$ cohortops history") :].split("\n\n")[0].splitlines()[2:]
+    assert len(history) == 6, history
+    assert all(" manual " in line for line in history), history
+    assert len({line.index(" manual ") for line in history}) == 1, history  # aligned for pair ids
     assert "Audit log intact" in out
 
 
