@@ -178,7 +178,10 @@ class DuckDBDiffEngine:
             return [run(scan, first_sql, collect)[0]], scan  # nothing recorded: no join
         if join == "auto":
             build = functools.partial(sample_sql, recorded_sql=recorded_sql)
-            sample, scan = run(scan, build, _read_all)
+            head = (
+                file_scan(source, cohort_id, head=True) if isinstance(source, FileSource) else scan
+            )
+            sample, _ = run(head, build, _read_all)
             long, sampled = sample.column("long")[0].as_py(), sample.column("n")[0].as_py()
             join = "string" if long > LONG_SHARE * sampled else "packed"
         if join == "string":

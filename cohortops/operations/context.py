@@ -12,7 +12,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from cohortops.apply.actor import Actor, detect_actor
 from cohortops.config import Config, load_config
 from cohortops.config.model import (
     BrazeSegmentSource,
@@ -31,6 +30,7 @@ from cohortops.state.snapshot import StateSnapshot
 LYTICS_PREFIX = "/lytics"  # where the sandbox serves its Lytics-compatible API
 
 if TYPE_CHECKING:
+    from cohortops.apply.actor import Actor
     from cohortops.plan.model import Plan
 
 
@@ -74,6 +74,9 @@ class App:
             store.close()
 
     def actor(self) -> Actor:
+        # socket and getpass: only commands that record who acted need them, never a plan
+        from cohortops.apply.actor import detect_actor
+
         return detect_actor()
 
     def check_targets(

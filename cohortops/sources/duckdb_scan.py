@@ -122,24 +122,27 @@ WHERE coalesce(bad_before, 0) < {MAX_ISSUES}
 ORDER BY pos"""
 
 
-def _buffer_size(source: FileSource) -> str:
+def _buffer_size(source: FileSource, *, head: bool = False) -> str:
     # DuckDB's parallel CSV reader hands out buffers of 32 MiB: a 15 MB file (1M ids) would be
     # parsed by one thread. Smaller buffers let both cores work (1M ids: CSV read 0.10 s ->
-    # 0.06 s); on large files they only add overhead, so DuckDB's default stays.
+    # 0.06 s); on large files they only add overhead, so DuckDB's default stays. A read of the
+    # first rows only (``head``) takes the smallest buffer whatever the size.
+    if head:
+        return f", buffer_size={_MIN_CSV_BUFFER}"
     size = source.path.stat().st_size
     if size >= _SMALL_CSV:
         return ""
     return f", buffer_size={max(_MIN_CSV_BUFFER, -(-size // 4))}"
 
 
-def _csv_reader(source: FileSource, columns: int, *, parallel: bool) -> str:
+def _csv_reader(source: FileSource, columns: int, *, parallel: bool, head: bool = False) -> str:
     names = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(columns))
     return (
         f"read_csv({lit(str(source.path))}, columns={{{names}}}, "
         f"header={'true' if source.header else 'false'}, auto_detect=false, "
         f"delim={lit(source.delimiter)}, quote='\"', escape='\"', strict_mode=false, "
         f"null_padding=true, allow_quoted_nulls=false, nullstr={_NULLSTR}, "
-        f"parallel={'true' if parallel else 'false'}{_buffer_size(source)})"
+        f"parallel={'true' if parallel else 'false'}{_buffer_size(source, head=head)})"
     )
 
 
@@ -170,7 +173,10 @@ def _bom_line(source: FileSource) -> int:
     return int(start[:3] == b"\xef\xbb\xbf" and start[3:4] in (b"\r", b"\n"))
 
 
-def csv_scan(source: FileSource, cohort_id: str, *, parallel: bool = True) -> DuckScan:
+def csv_scan(
+    source: FileSource, cohort_id: str, *, parallel: bool = True, head: bool = False
+) -> DuckScan:
+    """``head``: for reading the first rows only (a sample): serial, with the smallest buffer."""
     layout = csv_layout(source, cohort_id)
     wanted = f"c{layout.index}"
     all_columns = max(len(layout.names), layout.index + 1)
@@ -182,7 +188,7 @@ def csv_scan(source: FileSource, cohort_id: str, *, parallel: bool = True) -> Du
     return DuckScan(
         rows_sql=(
             f"SELECT {wanted} AS raw, {flag} AS flag "
-            f"FROM {_csv_reader(source, layout.index + 1, parallel=parallel)}"
+            f"FROM {_csv_reader(source, layout.index + 1, parallel=parallel, head=head)}"
         ),
         positioned_sql=(
             f"SELECT row_number() OVER () AS pos, {wanted} AS raw, {flag} AS flag, "
@@ -260,9 +266,13 @@ def table_scan(table: str) -> DuckScan:
     )
 
 
-def file_scan(source: FileSource, cohort_id: str, *, parallel: bool = True) -> DuckScan:
+def file_scan(
+    source: FileSource, cohort_id: str, *, parallel: bool = True, head: bool = False
+) -> DuckScan:
+    """``head``: a scan meant for the first rows only (LIMIT); CSV reads them serially from a
+    small buffer (1M ids: 0.015-0.026 s -> 0.008 s; 10M: 0.025-0.035 s -> 0.008 s)."""
     if source.format == "csv":
-        return csv_scan(source, cohort_id, parallel=parallel)
+        return csv_scan(source, cohort_id, parallel=parallel and not head, head=head)
     if source.format == "jsonl":
         return jsonl_scan(source, cohort_id)
     return parquet_scan(source, cohort_id)

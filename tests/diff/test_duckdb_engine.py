@@ -265,3 +265,30 @@ def test_bom_only_first_line_counts_in_headerless_csv(tmp_path: Path) -> None:
         == [2]
         == lines_of(make_engine("python").diff("c", source, NOTHING).issues)
     )
+
+
+def test_the_join_key_sample_reads_only_the_head_of_a_csv_serially(tmp_path: Path) -> None:
+    from cohortops.sources.duckdb_scan import file_scan
+
+    path = tmp_path / "d.csv"
+    path.write_text("id\n" + "".join(f"u{i}\n" for i in range(10)), encoding="utf-8")
+    source = FileSource(path=path, format="csv")
+    head, full = file_scan(source, "c", head=True), file_scan(source, "c")
+    assert head.serial and "parallel=false" in head.rows_sql
+    assert "buffer_size=4194304" in head.rows_sql  # the smallest buffer, whatever the file size
+    assert not full.serial and "parallel=true" in full.rows_sql
+
+
+def test_a_serial_sample_still_lets_the_join_fall_back_on_multiline_records(
+    tmp_path: Path,
+) -> None:
+    # The sample no longer meets the parallel reader's refusal; the join does, and retries.
+    path = tmp_path / "d.csv"
+    path.write_text('note,user_id\n"a\nb",u1\nx,u3\n', encoding="utf-8")
+    source = FileSource(path=path, format="csv", column="user_id")
+    recorded = write_recorded(tmp_path, ["u2", "u3"])
+    with DuckDBDiffEngine() as engine:
+        diff = engine.diff("c", source, recorded)
+    reference = make_engine("python").diff("c", source, recorded)
+    assert diff.to_add.to_pylist() == ["u1"] == reference.to_add.to_pylist()
+    assert diff.to_remove.to_pylist() == ["u2"] == reference.to_remove.to_pylist()
