@@ -11,7 +11,8 @@ CPU time, peak RSS and the bytes of result batches it received.
 
 Environment: ``COHORTOPS_BENCH_DUCK_SETTINGS`` (default ``memory_limit=100MB&threads=2``),
 ``COHORTOPS_BENCH_PG_SETTINGS`` (URL query), ``PUSH=1`` pushes a current mirror again,
-``DIFF=local`` runs the local engine on the same data (its rows all travel).
+``DIFF=local`` runs the local engine on the same data (its rows all travel; its DuckDB limit:
+``COHORTOPS_BENCH_LOCAL_LIMIT``, default 128MB).
 
 DuckDB runs in this process (a file database), so its memory is the client's: the URL caps it
 (``memory_limit``) and it spills to ``<file>.tmp``. Data lives under benchmarks/.data/.
@@ -25,8 +26,11 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / ".data" / "warehouse"
@@ -35,6 +39,8 @@ PG_SCHEMA = "wh_bench"
 DUCK_SETTINGS = os.environ.get("COHORTOPS_BENCH_DUCK_SETTINGS", "memory_limit=100MB&threads=2")
 # Server-side memory for the hash join and grouping (the server's, not the client's).
 PG_SETTINGS = os.environ.get("COHORTOPS_BENCH_PG_SETTINGS", "?options=-c%20work_mem%3D64MB")
+# The local engine's DuckDB limit (a plan's default; `DIFF=local` at 100M needs more).
+LOCAL_LIMIT = os.environ.get("COHORTOPS_BENCH_LOCAL_LIMIT", "128MB")
 
 
 def size(text: str) -> int:
@@ -113,14 +119,64 @@ def source(engine: str, n: int) -> object:
     )
 
 
+class Sampler:
+    """Peaks, twice a second: anonymous RSS (memory the OS cannot page out without swap: a
+    DuckDB buffer pool is anonymous) and, on a DuckDB warehouse, ``duckdb_memory()`` by tag."""
+
+    def __init__(self) -> None:
+        self.anon_kb = 0
+        self.duck: dict[str, tuple[int, int]] = {}  # at the peak of DuckDB's memory: MB, temp MB
+        self.con: Any = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        peak = 0
+        while not self._stop.wait(0.5):
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("RssAnon:"):
+                    self.anon_kb = max(self.anon_kb, int(line.split()[1]))
+            if self.con is None:
+                continue
+            try:
+                rows = (
+                    self.con.cursor()
+                    .sql(
+                        "SELECT tag, memory_usage_bytes, temporary_storage_bytes FROM duckdb_memory()"
+                    )
+                    .fetchall()
+                )
+            except Exception:  # the connection closing under the sampler
+                continue
+            if sum(r[1] for r in rows) >= peak:
+                peak = sum(r[1] for r in rows)
+                self.duck = {r[0]: (r[1] >> 20, r[2] >> 20) for r in rows if r[1] or r[2]}
+
+    def stop(self) -> dict[str, object]:
+        self._stop.set()
+        self._thread.join()
+        return {"peak_anon_mb": self.anon_kb // 1024, "duckdb_memory_mb_temp_mb": self.duck}
+
+
 def child(engine: str, n: int) -> None:
     """One plan diff, in a fresh process: prints its figures as JSON."""
     start = time.perf_counter()
+    from cohortops.diff import warehouse_conn
     from cohortops.diff.engine import make_engine
     from cohortops.state.snapshot import RecordedMembers
 
+    sampler = Sampler()
+    batches = warehouse_conn.DuckDBWarehouse.batches
+
+    def sampled(self: warehouse_conn.DuckDBWarehouse, sql: str) -> Iterator[object]:
+        sampler.con = self.con
+        yield from batches(self, sql)
+
+    warehouse_conn.DuckDBWarehouse.batches = sampled  # type: ignore[method-assign]
+
     recorded = RecordedMembers("bench", snapshot(n), [], [], n)
-    engine_ = make_engine("duckdb", memory_limit="128MB")
+    engine_ = make_engine("duckdb", memory_limit=LOCAL_LIMIT)
     diff = engine_.diff("bench", source(engine, n), recorded)  # type: ignore[arg-type]
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -134,6 +190,8 @@ def child(engine: str, n: int) -> None:
                 "adds": diff.adds,
                 "removes": diff.removes,
                 "pushed": len(engine_.pushed),  # type: ignore[attr-defined]
+                **sampler.stop(),
+                "load": Path("/proc/loadavg").read_text().split()[:3],
             }
         )
     )

@@ -115,7 +115,12 @@ class DuckDBWarehouse:
     def batches(self, sql: str) -> Iterator[pa.RecordBatch]:
         with self._errors("the diff query"):
             reader = self.con.sql(sql).to_arrow_reader(BATCH_ROWS)
-            yield from reader
+            try:
+                yield from reader
+            except OSError as exc:
+                # an error met while streaming (out of memory, `error()` in the cohort's
+                # query) reaches Python through Arrow's stream reader as a plain OSError
+                raise _fail(self.label, self._cohort, exc, "the diff query") from None
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         with self._errors("a query"):

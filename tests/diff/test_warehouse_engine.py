@@ -132,6 +132,23 @@ def test_warehouse_agrees_with_local(
         check(engines, source, recorded_members(Path(tmp), *recorded))
 
 
+def test_an_error_while_streaming_is_one_line_on_duckdb(tmp_path: Path) -> None:
+    # An error met once the result streams (out of memory, `error()` in the cohort's query)
+    # reaches Python through Arrow's reader as an OSError, not a duckdb.Error: it must still
+    # become the cohort's one-line error, not a traceback.
+    query = (
+        "SELECT CASE WHEN range < 200000 THEN 'u' || range ELSE error('bad row') END AS v "
+        "FROM range(300000)"
+    )
+    url = Secret(f"duckdb:///{tmp_path / 'err.duckdb'}")
+    wh = connect(SqlSource(url=url, query=query, diff="warehouse"), "e")
+    try:
+        with pytest.raises(SourceError, match=r"Cohort e: the diff query on .* failed: .*bad row"):
+            list(wh.batches(query))
+    finally:
+        wh.close()
+
+
 def test_nul_is_a_control_character_on_duckdb(
     engines: tuple[DiffEngine, DiffEngine], tmp_path: Path
 ) -> None:
