@@ -7,10 +7,8 @@ every problem at once.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 import urllib.parse
-import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +56,8 @@ class Entity:
 
 
 def suggest(name: str, options: Mapping[str, Any] | list[str]) -> str:
+    import difflib  # only when a name is unknown
+
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -291,6 +291,8 @@ def _schedule(cohort: Entity) -> Iterator[Problem]:
         yield cohort.problem(f"'{at}' is not a time (HH:MM)", "schedule", "at")
     tz = schedule.get("timezone")
     if isinstance(tz, str):
+        import zoneinfo  # only configurations with a schedule pay for it
+
         try:
             zoneinfo.ZoneInfo(tz)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

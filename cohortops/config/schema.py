@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
@@ -68,6 +67,8 @@ def _unknown_keys(error: ValidationError) -> list[tuple[JsonPath, str]]:
     extra = sorted(set(instance) - set(known)) or ["?"]
     found = []
     for key in extra:
+        import difflib  # only when a key is unknown
+
         close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
         if close:
             hint = f"; did you mean '{close[0]}'?"

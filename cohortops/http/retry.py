@@ -9,13 +9,14 @@ attempt function under a policy; each caller keeps its own settings.
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    import logging
 
 T = TypeVar("T")
 
@@ -51,6 +52,8 @@ def _retry_after(text: str | None, wall_now: float) -> float | None:
     if not text:
         return None
     try:
+        from email.utils import parsedate_to_datetime  # email + socket: ~3 ms, rarely needed
+
         moment = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
