@@ -43,7 +43,7 @@ def mark_collisions(cohorts: Sequence[CohortPlan], state: StateSnapshot) -> list
             owners[_plan_key(cp)].append(cp.cohort_id)
     # an errored cohort is not replanned: its recorded identity stays taken
     planned = {cp.cohort_id for cp in cohorts if cp.errored is None}
-    planned |= {cp.moved_from for cp in cohorts if cp.moved_from}
+    planned |= {cp.moved_from for cp in cohorts if cp.moved_from and cp.errored is None}
     for cohort_id, record in state.cohorts.items():
         if cohort_id not in planned:
             owners[_record_key(cohort_id, record.settings)].append(cohort_id)

@@ -366,3 +366,16 @@ def test_planner_touches_no_files_or_network(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(socket, "socket", refuse)
     plan = make_plan(cfg, state(), diffs, now=NOW)
     assert plan.summary.members_to_add == 2
+
+
+def test_an_errored_moves_old_identity_stays_taken() -> None:
+    # "new" moves "old" but its source failed, so the move does not happen this plan: the
+    # recorded "old" still writes the Braze value "old", which a new pair of "old" may not take.
+    old = config([cohort("old")])
+    pair = dataclasses.replace(cohort("old@again"), declared="old")
+    new = config([cohort("new", moved_from="old"), pair])
+    st = state(record(old, "old", 3))
+    diffs = {"old@again": diff("old@again", add=["a"])}
+    plan = make_plan(new, st, diffs, now=NOW, source_errors={"new": "file not found"})
+    assert plan.cohort("new").errored is not None
+    assert "already written by cohort 'old'" in (plan.cohort("old@again").errored or "")
