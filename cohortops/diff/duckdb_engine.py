@@ -45,7 +45,7 @@ from cohortops.diff.duckdb_result import Joined, collect, stream
 from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import PlanError, SourceError, StateError
 from cohortops.membership import IdArray
-from cohortops.membership.spilled import IdSink, pieces
+from cohortops.membership.spilled import IdSink, empty_ids, pieces
 from cohortops.sources.duckdb_scan import (
     REASON_BASE,
     REASONS,
@@ -254,7 +254,7 @@ class DuckDBDiffEngine:
         """One sorted set from the sorted, disjoint results of the packed and long-id passes."""
         parts = [part for part in parts if len(part)]
         if len(parts) <= 1:
-            return parts[0] if parts else pa.array([], pa.string())
+            return parts[0] if parts else empty_ids()
         # DuckDB merges them faster than Arrow sorts strings, and streams what it spilled.
         name = self._name("merge")
         batches = (
@@ -262,15 +262,11 @@ class DuckDBDiffEngine:
         )
         schema = pa.schema([pa.field("id", pa.string())])
         self.con.register(name, pa.RecordBatchReader.from_batches(schema, batches))
-        sink = IdSink()
         try:
-            reader = stream(self.con.sql(f"SELECT id FROM {name} ORDER BY id"))
-            for batch in reader:
-                sink.add(batch.column(0))
-            return sink.finish()
-        except BaseException:
-            sink.close()
-            raise
+            with IdSink() as sink:
+                for batch in stream(self.con.sql(f"SELECT id FROM {name} ORDER BY id")):
+                    sink.add(batch.column(0))
+                return sink.finish()
         finally:
             self.con.unregister(name)
 

@@ -37,8 +37,8 @@ class Joined:
 def collect(reader: pa.RecordBatchReader) -> Joined:
     """Consume a ``(kind, id, n)`` result ordered by kind and id."""
     rows: dict[int, int] = {}
-    sinks = {ADD: IdSink(), REMOVE: IdSink()}
-    try:
+    with IdSink() as adds, IdSink() as removes:
+        sinks = {ADD: adds, REMOVE: removes}
         for batch in reader:
             kinds, ids, counts = batch.column("kind"), batch.column("id"), batch.column("n")
             for kind in pc.unique(kinds).to_pylist():
@@ -46,8 +46,4 @@ def collect(reader: pa.RecordBatchReader) -> Joined:
                 rows[kind] = rows.get(kind, 0) + (pc.sum(counts.filter(mask)).as_py() or 0)
                 if kind in sinks:
                     sinks[kind].add(ids.filter(mask))
-        return Joined(rows, sinks[ADD].finish(), sinks[REMOVE].finish())
-    except BaseException:
-        for sink in sinks.values():
-            sink.close()
-        raise
+        return Joined(rows, adds.finish(), removes.finish())

@@ -113,7 +113,7 @@ class SpilledIds:
         hi = self._length if length is None else min(lo + max(length, 0), self._length)
         parts = list(self._groups.read(self._start + lo, self._start + hi))
         if not parts:
-            return _empty()
+            return empty_ids()
         whole: IdArray = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
         return whole
 
@@ -142,7 +142,8 @@ class SpilledIds:
     __hash__ = None  # type: ignore[assignment]  # compared by value, so not hashable
 
 
-def _empty() -> IdArray:
+def empty_ids() -> IdArray:
+    """No ids: the empty side of a diff or plan."""
     ids: IdArray = pa.array([], pa.string())
     return ids
 
@@ -167,6 +168,7 @@ class IdSink:
         self._keep = KEEP_DECODED if keep is None else keep
         self._directory = directory
         self._held: list[pa.Array] = []
+        self._held_count = 0  # ids in _held, not yet written
         self._count = 0
         self._file: IO[bytes] | None = None
         self._writer: Any = None  # a pyarrow.parquet.ParquetWriter once spilling
@@ -174,12 +176,20 @@ class IdSink:
     def __len__(self) -> int:
         return self._count
 
+    def __enter__(self) -> IdSink:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:  # a finished sink handed its file to its result
+            self.close()
+
     def add(self, ids: pa.Array) -> None:
         if not len(ids):
             return
         if ids.type != pa.string():
             ids = ids.cast(pa.string())
         self._held.append(ids)
+        self._held_count += len(ids)
         self._count += len(ids)
         if self._writer is not None or self._count > self._keep:
             self._write(final=False)
@@ -192,8 +202,7 @@ class IdSink:
                 prefix="cohortops-ids-", dir=self._directory
             )
             self._writer = pq.ParquetWriter(self._file, ID_SCHEMA, **WRITE_OPTIONS)
-        held = sum(len(a) for a in self._held)
-        if held < ROW_GROUP and not final:
+        if self._held_count < ROW_GROUP and not final:
             return
         ids = pa.concat_arrays(self._held) if len(self._held) > 1 else self._held[0]
         whole = len(ids) if final else len(ids) - len(ids) % ROW_GROUP
@@ -201,11 +210,12 @@ class IdSink:
             part = ids.slice(start, min(ROW_GROUP, whole - start))
             self._writer.write_table(pa.table([part], schema=ID_SCHEMA), row_group_size=ROW_GROUP)
         self._held = [ids.slice(whole)] if whole < len(ids) else []
+        self._held_count = len(ids) - whole
 
     def finish(self) -> IdArray:
         if self._writer is None:
             if not self._held:
-                return _empty()
+                return empty_ids()
             ids: IdArray = self._held[0] if len(self._held) == 1 else pa.concat_arrays(self._held)
             return ids
         if self._held:
@@ -219,4 +229,4 @@ class IdSink:
         """Drop what was collected (on failure); ``finish`` hands the file to its result."""
         if self._file is not None:
             self._file.close()
-        self._held, self._file, self._writer = [], None, None
+        self._held, self._held_count, self._file, self._writer = [], 0, None, None

@@ -24,8 +24,14 @@ import pyarrow.parquet as pq
 
 from cohortops.errors import PlanError
 from cohortops.membership import IdArray
-from cohortops.membership.spilled import ROW_GROUP, WRITE_OPTIONS, RowGroups, SpilledIds, pieces
-from cohortops.plan.model import empty_ids
+from cohortops.membership.spilled import (
+    ROW_GROUP,
+    WRITE_OPTIONS,
+    RowGroups,
+    SpilledIds,
+    empty_ids,
+    pieces,
+)
 
 MEMBER_SCHEMA = pa.schema(
     [pa.field("id", pa.string(), nullable=False), pa.field("remove", pa.bool_(), nullable=False)]

@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import pyarrow as pa
-
 from cohortops.config.model import DeliveryMethod, IdentifierKind
 from cohortops.membership import IdArray
+from cohortops.membership.spilled import empty_ids
 from cohortops.sources.issues import SourceIssue
 
 FORMAT_VERSION = 1
@@ -26,11 +25,6 @@ CHANGE_KINDS: tuple[ChangeKind, ...] = ("create", "update", "rename", "destroy",
 SEVERITIES: tuple[Severity, ...] = ("block", "warn")
 
 COHORT_IMPORT_BATCH = 1000  # identifiers per partner cohort request (Braze's limit)
-
-
-def empty_ids() -> IdArray:
-    ids: IdArray = pa.array([], type=pa.string())
-    return ids
 
 
 def attribute_key(destination: str, attribute: str) -> str:

@@ -24,9 +24,10 @@ import pyarrow.compute as pc
 
 from cohortops.errors import PlanError
 from cohortops.membership import IdArray
+from cohortops.membership.spilled import empty_ids
 from cohortops.plan.codec import plan_from_dict, plan_to_dict
 from cohortops.plan.member_file import id_pieces, read_members, write_members
-from cohortops.plan.model import FORMAT_VERSION, Plan, empty_ids
+from cohortops.plan.model import FORMAT_VERSION, Plan
 
 KIND = "cohortops-plan"
 MANIFEST = "manifest.json"
