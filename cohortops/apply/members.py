@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cohortops.membership import IdArray
+from cohortops.membership.spilled import pieces
 
 SLICE = 50_000
 
 
 def iter_ids(array: IdArray, slice_size: int = SLICE) -> Iterator[str]:
-    for start in range(0, len(array), slice_size):
-        yield from array.slice(start, slice_size).to_pylist()
+    # A spilled set streams its row groups as stored; slicing across them would copy.
+    for piece in pieces(array, slice_size):
+        yield from piece.to_pylist()
