@@ -21,10 +21,8 @@ BATCH_ROWS = 1 << 17  # result rows per streamed batch (~4 MB)
 
 
 def stream(relation: Any, rows: int = BATCH_ROWS) -> pa.RecordBatchReader:
-    """A relation's result as a stream of Arrow batches (DuckDB 2 renamed the call)."""
-    if hasattr(relation, "to_arrow_reader"):
-        return relation.to_arrow_reader(rows)
-    return relation.fetch_record_batch(rows)
+    """A relation's result as a stream of Arrow batches."""
+    return relation.to_arrow_reader(rows)
 
 
 @dataclass(frozen=True)

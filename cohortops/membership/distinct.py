@@ -28,11 +28,7 @@ def sorted_distinct(ids: pa.Array | pa.ChunkedArray | Sequence[str]) -> Any:
     con = duckdb.connect()
     try:
         con.register("members", pa.table({"id": array}))
-        relation = con.sql("SELECT DISTINCT id FROM members ORDER BY id")
-        # DuckDB 2 renamed Relation.arrow() to to_arrow_table().
-        table = (
-            relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
-        )
+        table = con.sql("SELECT DISTINCT id FROM members ORDER BY id").to_arrow_table()
     finally:
         con.close()
     return table.column("id").combine_chunks().cast(pa.string())

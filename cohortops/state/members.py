@@ -85,11 +85,7 @@ class DuckRunner:
             try:
                 text = sql.format(**names)
                 if fetch == "arrow":
-                    relation = con.sql(text)
-                    # DuckDB 2 renamed Relation.arrow() (a table in 1.x) to to_arrow_table().
-                    if hasattr(relation, "to_arrow_table"):
-                        return relation.to_arrow_table()
-                    return relation.arrow()
+                    return con.sql(text).to_arrow_table()
                 return con.execute(text).fetchall()
             finally:
                 try:
