@@ -55,6 +55,12 @@ class Secret:
         return tuple(ENV_REF.findall(self.template))
 
     @property
+    def env_hint(self) -> str | None:
+        """The variable an authentication error should name (the first one referenced)."""
+        names = self.env_names
+        return names[0] if names else None
+
+    @property
     def is_reference(self) -> bool:
         return bool(ENV_REF.search(self.template))
 

@@ -25,12 +25,11 @@ CHUNK_ROWS = 50_000
 def open_http(source: LyticsSource, cohort_id: str) -> LyticsHttp:
     from cohortops.lytics import LyticsHttp
 
-    names = source.token.env_names
     return LyticsHttp(
         source.endpoint.reveal(),
         source.token.reveal(),
         what=f"Cohort {cohort_id}",
-        token_hint=names[0] if names else None,
+        token_hint=source.token.env_hint,
     )
 
 
