@@ -172,7 +172,8 @@ def build_schedule(raw: Mapping[str, Any] | None) -> Schedule | None:
 
 
 def connections_of(data: Mapping[str, Any]) -> list[str]:
-    """A cohort's connections as declared: one id, or a list of them."""
+    """A cohort's connections as declared: one id, or a list of them. The file is valid here;
+    ``rules._listed`` parses the same field leniently to report problems: keep the two alike."""
     declared = data["connection"]
     return [declared] if isinstance(declared, str) else list(declared)
 
