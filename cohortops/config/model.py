@@ -196,6 +196,9 @@ class BrazeSegmentSource:
     """
 
     segment: str
+    # A copy of config.destinations[id], taken at build time: whatever rewrites destinations
+    # (e.g. operations.context.sandboxed) must rewrite this copy too, or the segment is read
+    # from the old endpoint with the old key.
     braze: Destination
     identifier: IdentifierKind = "external_id"
     alias_label: str | None = None
