@@ -19,17 +19,12 @@ from cohortops.braze import (
     cohort_import_batches,
 )
 from cohortops.braze.destination import destination_client
-from cohortops.config.model import CohortImportDelivery, Config, Destination, Secret
+from cohortops.config.model import CohortImportDelivery, Config, Destination
 from cohortops.membership import MemberOp
 from cohortops.plan.model import CohortPlan
 
 SentBatch = BatchResult[AttributeBatch] | BatchResult[CohortImportBatch]
 """What came of one batch ``Remote.send`` sent, whichever endpoint it went to."""
-
-
-def _hint(secret: Secret) -> str | None:
-    names = secret.env_names
-    return names[0] if names else None
 
 
 def make_client(destination: Destination, **kwargs: Any) -> BrazeClient:
@@ -75,8 +70,8 @@ class BrazeRemote:
                 self.delivery.client_secret.reveal(),
             )
             self._hints = (
-                _hint(self.delivery.partner_api_key),
-                _hint(self.delivery.client_secret),
+                self.delivery.partner_api_key.env_hint,
+                self.delivery.client_secret.env_hint,
             )
 
     @property

@@ -11,13 +11,12 @@ from cohortops.config.model import Destination
 
 def destination_client(destination: Destination, **kwargs: Any) -> BrazeClient:
     """The destination's endpoint, key and pacing; ``kwargs`` go to :class:`BrazeClient`."""
-    names = destination.api_key.env_names
     return BrazeClient(
         destination.rest_endpoint.reveal(),
         destination.api_key.reveal(),
         destination_id=destination.id,
         requests_per_second=destination.requests_per_second,
         max_objects_per_request=destination.max_objects_per_request,
-        api_key_hint=names[0] if names else None,
+        api_key_hint=destination.api_key.env_hint,
         **kwargs,
     )

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypedDict, cast
 
 from cohortops.config.model import (
     WEEKDAYS,
@@ -103,17 +103,26 @@ def build_connection(e: Entity) -> Connection:
     )
 
 
+class _SegmentTimings(TypedDict, total=False):
+    ready_timeout: float
+    poll_seconds: float
+
+
 def build_source(e: Entity, destinations: Mapping[str, Destination]) -> Source:
     s = e.data["source"]
     if "braze_segment" in s:
         seg = s["braze_segment"]
+        timings: _SegmentTimings = {}  # keys left out take the model's defaults (one place)
+        if "ready_timeout" in seg:
+            timings["ready_timeout"] = float(seg["ready_timeout"])
+        if "poll_seconds" in seg:
+            timings["poll_seconds"] = float(seg["poll_seconds"])
         return BrazeSegmentSource(
             segment=str(seg["segment"]),
             braze=destinations[seg["destination"]],
             identifier=e.data["identifier"],
             alias_label=e.data.get("alias_label"),
-            ready_timeout=float(seg.get("ready_timeout", 1800.0)),
-            poll_seconds=float(seg.get("poll_seconds", 5.0)),
+            **timings,
         )
     if "sql" in s:
         sql = s["sql"]
@@ -163,7 +172,8 @@ def build_schedule(raw: Mapping[str, Any] | None) -> Schedule | None:
 
 
 def connections_of(data: Mapping[str, Any]) -> list[str]:
-    """A cohort's connections as declared: one id, or a list of them."""
+    """A cohort's connections as declared: one id, or a list of them. The file is valid here;
+    ``rules._listed`` parses the same field leniently to report problems: keep the two alike."""
     declared = data["connection"]
     return [declared] if isinstance(declared, str) else list(declared)
 

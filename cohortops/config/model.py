@@ -55,6 +55,12 @@ class Secret:
         return tuple(ENV_REF.findall(self.template))
 
     @property
+    def env_hint(self) -> str | None:
+        """The variable an authentication error should name (the first one referenced)."""
+        names = self.env_names
+        return names[0] if names else None
+
+    @property
     def is_reference(self) -> bool:
         return bool(ENV_REF.search(self.template))
 
@@ -190,6 +196,9 @@ class BrazeSegmentSource:
     """
 
     segment: str
+    # A copy of config.destinations[id], taken at build time: whatever rewrites destinations
+    # (e.g. operations.context.sandboxed) must rewrite this copy too, or the segment is read
+    # from the old endpoint with the old key.
     braze: Destination
     identifier: IdentifierKind = "external_id"
     alias_label: str | None = None

@@ -150,7 +150,10 @@ def check_cohorts(
 
 
 def _listed(cohort: Entity) -> list[tuple[str, tuple[str | int, ...]]]:
-    """The cohort's connection ids with where each is written (one id, or a list of them)."""
+    """The cohort's connection ids with where each is written (one id, or a list of them).
+
+    ``build.connections_of`` reads the same field after validation: a new form of
+    ``connection`` must be accepted by both."""
     declared = cohort.get("connection")
     if isinstance(declared, str):
         return [(declared, ("connection",))]

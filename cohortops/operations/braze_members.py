@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from cohortops.apply.remote import make_client
+from cohortops.braze.destination import destination_client
 from cohortops.braze.segment_archive import read_member_ids
 from cohortops.braze.segment_download import fetch_segment_ids
 from cohortops.config.model import Cohort, Config
@@ -59,7 +59,7 @@ def read_segment(config: Config, cohort: Cohort, settings: ExportSettings) -> An
     destination = config.destination_of(cohort)
     with (
         tempfile.TemporaryDirectory(prefix="cohortops-segment-") as tmp,
-        make_client(destination) as client,
+        destination_client(destination) as client,
     ):
         return fetch_segment_ids(
             client,

@@ -6,7 +6,7 @@ Every command is a few calls on :class:`App`; tests and the demo use it directly
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -104,24 +104,13 @@ class App:
 
         state = store.snapshot()
         selected = self.check_targets(targets, state)
-        with self._shared_exports():
-            plan = make_full_plan(self.config, store, state, selected, engine=self.engine)
+        plan = make_full_plan(self.config, store, state, selected, engine=self.engine)
         plan = replace(
             plan,
             state_where=self.state_location.describe(),
             state_missing=state.lineage == NO_STATE_LINEAGE,
         )
         return with_unfinished_warning(plan, store)
-
-    def _shared_exports(self) -> AbstractContextManager[None]:
-        """A segment feeding several connections is exported once per plan. Only configs with
-        Braze segment sources import their reader (it brings the Braze client and httpx)."""
-        sources = (c.source for c in self.config.cohorts.values())
-        if not any(isinstance(s, BrazeSegmentSource) for s in sources):
-            return nullcontext()
-        from cohortops.sources.braze_segment import shared_exports
-
-        return shared_exports()
 
 
 def sandboxed(config: Config, base_url: str) -> Config:

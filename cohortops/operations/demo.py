@@ -106,7 +106,7 @@ def run_demo(config_path: Path, echo: Callable[[str], None], keep: Path | None =
             endpoint_override=sandbox.base_url,
         )
         config = app.config
-        _seed_lytics(config, sandbox, echo)
+        _seed_sources(config, sandbox, echo)
 
         echo("\n$ cohortops validate")
         echo(f"Configuration valid: {len(config.files)} file(s), {len(config.cohorts)} cohort(s).")
@@ -157,7 +157,7 @@ def _requests(counters: dict[str, object]) -> int:
     return total if isinstance(total, int) else 0
 
 
-def _seed_lytics(config: Config, sandbox: SandboxServer, echo: Callable[[str], None]) -> None:
+def _seed_sources(config: Config, sandbox: SandboxServer, echo: Callable[[str], None]) -> None:
     """Seed the sandbox's Lytics audiences and Braze segments the example cohorts read."""
     seeded: set[str] = set()
     for cohort in config.cohorts.values():

@@ -9,18 +9,20 @@ import dataclasses
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from cohortops.config import Config
+from cohortops.config.model import BrazeSegmentSource
 from cohortops.diff.engine import make_engine
 from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import SourceError
 from cohortops.operations.overflow import overflow_facts
-from cohortops.plan.inputs import diff_inputs
+from cohortops.plan.inputs import DiffInput, diff_inputs
 from cohortops.plan.model import Plan, PlanWarning
 from cohortops.plan.planner import make_plan
 from cohortops.state import Store
@@ -49,7 +51,10 @@ def make_full_plan(
     inputs = diff_inputs(config, state, selected)
     diffs: dict[str, MemberDiff] = {}
     errors: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="cohortops-diff-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="cohortops-diff-") as tmp,
+        _shared_exports(inputs),
+    ):
         differ = make_engine(engine, temp_dir=Path(tmp))
         try:
             for item in inputs:
@@ -88,6 +93,17 @@ def make_full_plan(
         source_errors=errors,
         overflow=overflow_facts(config, inputs),
     )
+
+
+def _shared_exports(inputs: Sequence[DiffInput]) -> AbstractContextManager[None]:
+    """A segment feeding several connections is exported once per plan, however the plan is
+    made (plain or refreshed). Only plans reading a Braze segment import its reader: it brings
+    the Braze client and httpx."""
+    if not any(isinstance(item.source, BrazeSegmentSource) for item in inputs):
+        return nullcontext()
+    from cohortops.sources.braze_segment import shared_exports
+
+    return shared_exports()
 
 
 UNFINISHED = "did not finish"

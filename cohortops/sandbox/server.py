@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import socket
 import threading
 import time
@@ -103,6 +102,7 @@ class SandboxServer:
         self.sandbox = sandbox
         self._server = server
         self._thread: threading.Thread | None = None
+        self._segment_versions: dict[str, int] = {}  # add_braze_segment's redefinitions
 
     def __repr__(self) -> str:
         return f"SandboxServer({self.base_url!r}, mode={self.sandbox.backend.mode!r})"
@@ -132,7 +132,10 @@ class SandboxServer:
     def add_braze_segment(self, segment_id: str, external_ids: Iterable[str]) -> None:
         """(Re)define a Braze segment holding exactly ``external_ids`` (users created if
         missing)."""
-        users, filter = segment_seed(segment_id, external_ids, secrets.token_hex(4))
+        with self.sandbox.lock:  # counted, not random: the same calls seed the same users
+            version = self._segment_versions.get(segment_id, 0) + 1
+            self._segment_versions[segment_id] = version
+        users, filter = segment_seed(segment_id, external_ids, f"v{version}")
         self.seed_users(users)
         self.define_segment(segment_id, filter)
 

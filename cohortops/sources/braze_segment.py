@@ -29,7 +29,7 @@ from cohortops.braze.segment_download import export_archive
 from cohortops.config.model import BrazeSegmentSource
 from cohortops.errors import BrazeError, SecretError, SourceError
 from cohortops.sources.hygiene import MISSING_ID
-from cohortops.sources.sql import BATCH_SCHEMA
+from cohortops.sources.sql import positioned_batch
 
 CHUNK_ROWS = 50_000
 SEGMENT_HINT = "Check the segment's API identifier (source.braze_segment.segment), then plan again."
@@ -110,6 +110,5 @@ def _batches(blocks: Iterator[pa.Array], chunk_rows: int) -> Iterator[pa.RecordB
         for offset in range(0, len(block), chunk_rows):
             raw = block.slice(offset, chunk_rows)
             flag = pc.if_else(pc.is_null(raw), pa.scalar(MISSING_ID), pa.scalar(None, pa.string()))
-            positions = pa.array(range(start + 1, start + 1 + len(raw)), pa.int64())
+            yield positioned_batch(raw, flag, start)
             start += len(raw)
-            yield pa.RecordBatch.from_arrays([positions, raw, flag], schema=BATCH_SCHEMA)

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from cohortops.config.model import LyticsSource
 from cohortops.errors import LyticsError, SourceError
-from cohortops.sources.sql import BATCH_SCHEMA
+from cohortops.sources.sql import positioned_batch
 
 if TYPE_CHECKING:  # the Lytics client brings httpx (~0.12 s): only Lytics sources pay for it
     from cohortops.lytics import LyticsHttp
@@ -25,12 +25,11 @@ CHUNK_ROWS = 50_000
 def open_http(source: LyticsSource, cohort_id: str) -> LyticsHttp:
     from cohortops.lytics import LyticsHttp
 
-    names = source.token.env_names
     return LyticsHttp(
         source.endpoint.reveal(),
         source.token.reveal(),
         what=f"Cohort {cohort_id}",
-        token_hint=names[0] if names else None,
+        token_hint=source.token.env_hint,
     )
 
 
@@ -67,7 +66,4 @@ def _batches(source: LyticsSource, cohort_id: str, chunk_rows: int) -> Iterator[
 
 
 def _batch(raws: list[pa.Array], flags: list[pa.Array], start: int) -> pa.RecordBatch:
-    raw = pa.concat_arrays(raws)
-    flag = pa.concat_arrays(flags)
-    positions = pa.array(range(start + 1, start + 1 + len(raw)), pa.int64())
-    return pa.RecordBatch.from_arrays([positions, raw, flag], schema=BATCH_SCHEMA)
+    return positioned_batch(pa.concat_arrays(raws), pa.concat_arrays(flags), start)

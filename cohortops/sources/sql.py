@@ -30,6 +30,14 @@ CHUNK_ROWS = 50_000
 CONNECT_TIMEOUT_S = 10
 BATCH_SCHEMA = pa.schema([("pos", pa.int64()), ("raw", pa.string()), ("flag", pa.string())])
 
+
+def positioned_batch(raw: pa.Array, flag: pa.Array, start: int) -> pa.RecordBatch:
+    """A ``BATCH_SCHEMA`` batch of ``raw`` values and their rejection ``flag``s, numbered from
+    ``start + 1``: every source's positions count rows the same way."""
+    positions = pa.array(range(start + 1, start + 1 + len(raw)), pa.int64())
+    return pa.RecordBatch.from_arrays([positions, raw, flag], schema=BATCH_SCHEMA)
+
+
 _SECRET_PARAM = re.compile(r"pass|pwd|secret|token|key|auth|credential", re.IGNORECASE)
 
 
@@ -112,11 +120,7 @@ def _rows_to_batch(values: Sequence[Any], start: int) -> pa.RecordBatch:
         raw, reason = scalar_to_raw(value)
         raws.append(raw)
         flags.append(reason)
-    positions = pa.array(range(start + 1, start + 1 + len(values)), pa.int64())
-    return pa.RecordBatch.from_arrays(
-        [positions, pa.array(raws, pa.string()), pa.array(flags, pa.string())],
-        schema=BATCH_SCHEMA,
-    )
+    return positioned_batch(pa.array(raws, pa.string()), pa.array(flags, pa.string()), start)
 
 
 def _arrow_to_batch(column: pa.Array, start: int) -> pa.RecordBatch:
@@ -132,8 +136,7 @@ def _arrow_to_batch(column: pa.Array, start: int) -> pa.RecordBatch:
     else:
         raw = pa.nulls(n, pa.string())
         flags = pc.if_else(pc.is_valid(column), pa.scalar(BAD_TYPE), pa.scalar(None, pa.string()))
-    positions = pa.array(range(start + 1, start + 1 + n), pa.int64())
-    return pa.RecordBatch.from_arrays([positions, raw, flags], schema=BATCH_SCHEMA)
+    return positioned_batch(raw, flags, start)
 
 
 def _duckdb_batches(url: URL, scrub: _Scrubber, chunk_rows: int) -> Iterator[pa.RecordBatch]:

@@ -178,6 +178,14 @@ def test_a_segment_feeding_two_connections_is_exported_once_per_plan(project: Pr
         "engaged@to-lytics",
     ]
     assert exports() == 2
+    # a refreshed plan (plan --refresh, apply --refresh) shares the export as well
+    refreshed = project.main("plan", "--refresh", "--format", "json")
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert [(c["id"], c["members_to_add"]) for c in json.loads(refreshed.stdout)["cohorts"]] == [
+        ("engaged", 300),
+        ("engaged@to-lytics", 300),
+    ]
+    assert exports() == 3
     project.apply()
     assert braze_members(project, "engaged") == set(members) == lytics_members(project, "engaged")
     assert not project.plan().has_changes

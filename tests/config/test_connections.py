@@ -91,6 +91,7 @@ def test_a_braze_segment_source_carries_its_destination_and_the_cohorts_identifi
     assert isinstance(built, BrazeSegmentSource)
     assert (built.segment, built.braze.id, built.identifier) == ("seg-1", "braze", "external_id")
     assert built.ready_timeout == 60 and built.describe() == "braze segment seg-1"
+    assert built.poll_seconds == 5.0  # left out: the model's default, as the schema documents
 
 
 @pytest.mark.parametrize(

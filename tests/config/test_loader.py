@@ -154,6 +154,12 @@ def test_secret_inside_a_url() -> None:
     assert Secret("sqlite:///x.db").redacted() == "sqlite:///x.db"
 
 
+def test_secret_env_hint_names_the_first_variable_never_a_value() -> None:
+    # an authentication error names the variable to fix, whether Braze's or Lytics' key
+    assert Secret("postgresql://${env:USER}:${env:PW}@db/x").env_hint == "USER"
+    assert Secret("literal-key").env_hint is None
+
+
 def test_root_is_absolute_so_the_planner_never_reads_the_cwd(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -38,6 +38,18 @@ def test_running_sandbox_helper_seeds_and_stops() -> None:
         httpx.get(f"{url}/_sandbox/health", timeout=2)
 
 
+def test_braze_segments_are_redefined_with_counted_versions() -> None:
+    with running_sandbox() as server:
+        server.add_braze_segment("seg", ["a", "b"])
+        first = server.sandbox.segments.segments["seg"].filter.value
+        server.add_braze_segment("seg", ["b"])
+        second = server.sandbox.segments.segments["seg"].filter.value
+        server.add_braze_segment("other", ["c"])
+        other = server.sandbox.segments.segments["other"].filter.value
+    # deterministic: the same calls mark the same users, and a redefinition never reuses a mark
+    assert (first, second, other) == ("v1", "v2", "v1")
+
+
 def test_serve_forever_announces_url_and_exits_on_ctrl_c(tmp_path: Path) -> None:
     state_file = tmp_path / "state.json"
     script = textwrap.dedent(

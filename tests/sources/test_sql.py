@@ -13,7 +13,13 @@ import sqlalchemy as sa
 from cohortops.config.model import Secret, SqlSource
 from cohortops.errors import SourceError
 from cohortops.sources import read_source_arrow
-from cohortops.sources.sql import BATCH_SCHEMA, mask_url, normalize_url, sql_batches
+from cohortops.sources.sql import (
+    BATCH_SCHEMA,
+    mask_url,
+    normalize_url,
+    positioned_batch,
+    sql_batches,
+)
 
 
 def sqlite_db(tmp_path: Path, values: list[object]) -> str:
@@ -151,3 +157,15 @@ def test_postgres_types_and_errors(postgres_url: str) -> None:
     assert read_source_arrow(SqlSource(url=Secret(postgres_url), query=uuid_query), "c").count == 1
     with pytest.raises(SourceError, match=r"the SQL query failed on postgresql://.*nope"):
         read_source_arrow(SqlSource(url=Secret(postgres_url), query="select * from nope"), "c")
+
+
+def test_positioned_batches_number_rows_from_one_after_start() -> None:
+    raw = pa.array(["a", None, "c"], pa.string())
+    flag = pa.array([None, "missing_id_field", None], pa.string())
+    batch = positioned_batch(raw, flag, 7)
+    assert batch.schema == BATCH_SCHEMA
+    assert batch.to_pydict() == {
+        "pos": [8, 9, 10],
+        "raw": ["a", None, "c"],
+        "flag": [None, "missing_id_field", None],
+    }
