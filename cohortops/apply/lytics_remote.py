@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from cohortops.braze import invalid_reason
-from cohortops.config.model import Destination, Secret
+from cohortops.config.model import Destination
 from cohortops.errors import LyticsError
 from cohortops.lytics import (
     BULK_THRESHOLD,
@@ -74,11 +74,6 @@ class CollectBatches:
             yield self._make(pending)
 
 
-def _hint(secret: Secret) -> str | None:
-    names = secret.env_names
-    return names[0] if names else None
-
-
 class LyticsRemote:
     latency = 0.05
 
@@ -131,7 +126,7 @@ class LyticsClients:
         if destination.id not in self._clients:
             token = destination.api_key.reveal()
             what = f"Destination {destination.id}"
-            hint = _hint(destination.api_key)
+            hint = destination.api_key.env_hint
             http = LyticsHttp(destination.rest_endpoint.reveal(), token, what=what, token_hint=hint)
             bulk = http
             if destination.bulk_endpoint is not None:
