@@ -1,7 +1,7 @@
 """Which audit entries name a member: an index kept off the apply's write path.
 
 A per-member B-tree row written with every batch cost ~90% of an apply's state writes, so the
-index is built in bulk, under the lock, when a cohort is compacted, and only once the audit log
+index is built in bulk, under the lock, once at the end of an apply, and only once the audit log
 has grown by :data:`MIN_TAIL` entries since the last index point. It is a chain of *segments*,
 each covering the audit seqs ``lo < seq <= hi`` (``hi_hash`` is entry ``hi``'s hash), stored as
 blocks of sorted ``(member, seq)`` pairs (Arrow IPC, zstd) that never split one member's pairs,
@@ -31,7 +31,7 @@ from cohortops.state.sqlcore import Db, Tx
 if TYPE_CHECKING:
     import pyarrow as pa
 
-MIN_TAIL = 2_000  # entries a lookup may have to scan before a compaction indexes them
+MIN_TAIL = 2_000  # entries a lookup may have to scan before an apply indexes them
 BLOCK_ROWS = 65_536
 _PAGE = 5_000
 _HAS_MEMBERS = '%"members":[%'  # a cheap pre-filter; json_type decides

@@ -16,24 +16,10 @@ from typing import Any
 from cohortops.errors import StateError
 from cohortops.http.retry import Again, Attempt, GaveUp, RetryPolicy, retry
 from cohortops.membership import IdArray, MemberOp
-from cohortops.state import (
-    auditlog,
-    cancels,
-    cohorts,
-    group_commit,
-    history,
-    imports,
-    member_index,
-)
+from cohortops.state import auditlog, cancels, cohorts, group_commit, history, imports, member_index
 from cohortops.state.codec import ts
 from cohortops.state.locks import LockKeeper, OsLock
-from cohortops.state.logs import (
-    ApplyJournal,
-    AuditEntry,
-    AuditProblem,
-    RunRecord,
-    StoreOptions,
-)
+from cohortops.state.logs import ApplyJournal, AuditEntry, AuditProblem, RunRecord, StoreOptions
 from cohortops.state.members import (
     DeltaRow,
     Deltas,
@@ -320,10 +306,14 @@ class SqlStore(DashboardReads, Store):
         row, deltas, old_path = self._read_members(cohort_id)
         if row is None:
             raise StateError(f"Cohort {cohort_id} is not in the state; nothing to compact.")
-        if deltas.max_seq:
-            write = lambda: self._write(f"compacting cohort {cohort_id}", bump=False)  # noqa: E731
-            group_commit.fold(self._duck, self._snaps, row, deltas, old_path, write)
-        # The member index is brought up to date here, off the per-batch write path.
+        if not deltas.max_seq:
+            return
+        write = lambda: self._write(f"compacting cohort {cohort_id}", bump=False)  # noqa: E731
+        group_commit.fold(self._duck, self._snaps, row, deltas, old_path, write)
+
+    def index_audit(self) -> None:
+        self._require_lock("indexing the audit log")
+        self.flush()
         member_index.refresh(
             self._db, self._duck, lambda: self._write("indexing the audit log", bump=False)
         )

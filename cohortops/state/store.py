@@ -122,6 +122,11 @@ class Store(ABC):
     def compact(self, cohort_id: str) -> None:
         """Fold the cohort's deltas into a new snapshot, atomically; no-op without deltas."""
 
+    @abstractmethod
+    def index_audit(self) -> None:
+        """Under the lock: bring the member index up to date with the audit log, if it lags by
+        enough entries. Once per apply, after its last cohort: a first build takes seconds."""
+
     # -- apply journal -------------------------------------------------------------------------
 
     @abstractmethod
