@@ -209,3 +209,25 @@ def test_compaction_leaves_the_index_to_index_audit(backend: Backend) -> None:
         assert backend.sql("SELECT count(*) FROM cohortops_index_segments") == [(0,)]
         store.index_audit()
     assert _lookup(store, "u1").covered == store.audit_head()[0]
+
+
+def test_a_damaged_later_segment_is_rebuilt_from_there(backend: Backend) -> None:
+    store = backend.open()
+    with locked(store):
+        store.upsert_cohort("a", {})
+        for n in range(12):
+            store.record_batch("a", "add", [f"m{n}", "u1"], {"apply_id": f"ap-{n}"})
+            _compact(store, "a")
+    segments = backend.sql("SELECT lo, hi FROM cohortops_index_segments ORDER BY lo")
+    assert len(segments) >= 2
+    first, second = segments[0], segments[1]
+    backend.sql("UPDATE cohortops_index_blocks SET digest = 'bad' WHERE lo = ?", (second[0],))
+    assert _lookup(store, "u1").covered == first[1]  # the chain ends before the damage
+    with locked(store):
+        store.record_batch("a", "add", ["u1"], {"apply_id": "ap-12"})
+        _compact(store, "a")
+    rebuilt = backend.sql("SELECT lo, hi FROM cohortops_index_segments ORDER BY lo")
+    assert rebuilt[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(rebuilt))
+    assert _lookup(store, "u1").covered == store.audit_head()[0]
+    assert len(_lookup(store, "u1").seqs) == 13
+    _assert_same(store)
