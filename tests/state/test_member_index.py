@@ -12,6 +12,7 @@ import pytest
 from cohortops.config.model import StateConfig
 from cohortops.state import Store, member_index, open_store
 from cohortops.state.auditlog import timeline
+from cohortops.state.schema import SCHEMA_VERSION
 from cohortops.state.sqlstore import SqlStore
 
 from .conftest import Backend
@@ -156,6 +157,13 @@ def test_a_version_2_state_gains_the_index_tables(tmp_path: Path) -> None:
     conn.close()
     store = open_store(StateConfig(path=path), cwd=tmp_path)
     try:
+        # The tables are created before the version is read, so they alone prove nothing: the
+        # migration must also have recorded the version it brought the state to.
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT schema_version FROM cohortops_meta").fetchall() == [
+                (SCHEMA_VERSION,)
+            ]
+        conn.close()
         _history(store)
         assert _lookup(store, "u1").covered > 0
         _assert_same(store)
