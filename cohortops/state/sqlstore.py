@@ -344,9 +344,14 @@ class SqlStore(DashboardReads, Store):
     def append_audit(
         self, kind: str, actor: str, cohort_id: str | None, data: Mapping[str, Any]
     ) -> AuditEntry:
+        return self.append_audits(kind, actor, [(cohort_id, data)])[0]
+
+    def append_audits(
+        self, kind: str, actor: str, entries: Sequence[tuple[str | None, Mapping[str, Any]]]
+    ) -> list[AuditEntry]:
+        new = [auditlog.NewEntry(kind, actor, cohort_id, data) for cohort_id, data in entries]
         with self._write("appending to the audit log", bump=False) as tx:
-            entry = auditlog.NewEntry(kind, actor, cohort_id, data)
-            return auditlog.append(tx, [entry], self._options.clock())[0]
+            return auditlog.append(tx, new, self._options.clock())
 
     def audit_entries(
         self, cohort_id: str | None = None, since: dt.datetime | int | None = None

@@ -156,6 +156,12 @@ class Store(ABC):
     ) -> AuditEntry: ...
 
     @abstractmethod
+    def append_audits(
+        self, kind: str, actor: str, entries: Sequence[tuple[str | None, Mapping[str, Any]]]
+    ) -> list[AuditEntry]:
+        """One entry of ``kind`` per ``(cohort_id, data)``, all in one commit."""
+
+    @abstractmethod
     def audit_entries(
         self, cohort_id: str | None = None, since: dt.datetime | int | None = None
     ) -> Iterator[AuditEntry]:
