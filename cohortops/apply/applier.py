@@ -209,6 +209,9 @@ class Applier:
                 },
             )
             self.store.flush()
+        if not interrupted:
+            # Once, not per cohort: a first build at 10M takes seconds; an interrupt skips it.
+            self.store.index_audit()
         if interrupted:
             raise ApplyInterrupted(
                 "Interrupted: in-flight batches were recorded; run `cohortops plan` to see what "

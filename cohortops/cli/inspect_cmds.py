@@ -58,9 +58,10 @@ def drift(
 
     with app.store(create=False) as store:
         mirrored = {c.id for c in app.config.cohorts.values() if c.braze_segment is not None}
-        targets = cohorts or tuple(sorted(set(store.snapshot().cohorts) | mirrored))
+        snapshot = store.snapshot()
+        targets = cohorts or tuple(sorted(set(snapshot.cohorts) | mirrored))
         report = drift_report(app.config, store, targets, sample=None if check_all else sample)
-        note = record(store, report.rows, app.actor())
+        note = record(store, report.rows, app.actor(), snapshot.lineage)
     if note is not None:
         click.echo(note, err=True)
     if fmt == "json":

@@ -167,6 +167,8 @@ def drift_rows(results: list[CohortDrift]) -> list[dict[str, Any]]:
             "unknown": list(r.unknown),
             "missing_value": list(r.missing_value),
             "skipped_reason": r.skipped_reason,
+            "missing_count": len(r.unknown) + len(r.missing_value),
+            "not_recorded_count": None,  # a sample looks up recorded members only
         }
         for r in results
     ]
@@ -174,5 +176,6 @@ def drift_rows(results: list[CohortDrift]) -> list[dict[str, Any]]:
 
 def drift_json(results: list[CohortDrift]) -> str:
     """Documented keys: cohort_id, method, checked, recorded, drifted, unknown, missing_value,
-    skipped_reason (why a cohort was not checked, else null)."""
+    skipped_reason (why a cohort was not checked, else null), missing_count, not_recorded_count
+    (null: a sample cannot see members Braze holds that the state does not record)."""
     return json.dumps(drift_rows(results), indent=2)

@@ -15,6 +15,7 @@ from typing import Any
 from cohortops.apply.actor import Actor
 from cohortops.errors import LockBusyError
 from cohortops.state import Store
+from cohortops.state.empty import NO_STATE_LINEAGE
 
 KIND = "drift.checked"
 
@@ -27,34 +28,31 @@ def entry_data(row: Mapping[str, Any]) -> dict[str, Any] | None:
     """
     if row.get("skipped_reason"):
         return None
-    complete = bool(row.get("complete"))
-    if complete:
-        missing = int(row.get("missing_count") or 0)
-        unexpected: int | None = int(row.get("not_recorded_count") or 0)
-    else:
-        missing = len(row.get("unknown") or ()) + len(row.get("missing_value") or ())
-        unexpected = None
     return {
-        "complete": complete,
+        "complete": bool(row.get("complete")),
         "method": row.get("method"),
-        "checked": int(row.get("checked") or 0),
-        "recorded": int(row.get("recorded") or 0),
-        "missing": missing,
-        "unexpected": unexpected,
-        "drifted": bool(row.get("drifted")),
+        "checked": int(row["checked"]),
+        "recorded": int(row["recorded"]),
+        "missing": int(row["missing_count"]),
+        "unexpected": row["not_recorded_count"],
+        "drifted": bool(row["drifted"]),
     }
 
 
-def record(store: Store, rows: Sequence[Mapping[str, Any]], actor: Actor) -> str | None:
-    """Append one entry per checked cohort; a note for the user when the state was busy."""
+def record(
+    store: Store, rows: Sequence[Mapping[str, Any]], actor: Actor, lineage: str
+) -> str | None:
+    """Append one entry per checked cohort of the state with ``lineage`` (none without a state);
+    a note for the user when the state was busy."""
     entries = [(row["cohort_id"], data) for row in rows if (data := entry_data(row)) is not None]
-    if not entries or not store.snapshot().lineage:  # no state yet: drift creates none
+    if not entries or lineage == NO_STATE_LINEAGE:  # no state yet: drift creates none
         return None
     try:
         with store.lock("drift", actor.who):
-            for cohort_id, data in entries:
-                store.append_audit(KIND, actor.who, cohort_id, {**data, **actor.as_dict()})
-            store.flush()
+            # append_audits commits before it returns: nothing is left to flush.
+            store.append_audits(
+                KIND, actor.who, [(cid, {**data, **actor.as_dict()}) for cid, data in entries]
+            )
     except LockBusyError as exc:
         return f"Drift result not recorded in the audit log: {exc.message}"
     return None

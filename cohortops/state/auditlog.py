@@ -225,15 +225,15 @@ def timeline(db: Db, member_id: str, *, indexed: bool = True) -> list[MemberEven
             part = seqs[start : start + 500]
             rows += tx.all(
                 f"SELECT {_TIMELINE_COLUMNS} FROM cohortops_audit "
-                f"WHERE seq IN ({', '.join('?' for _ in part)})",
+                f"WHERE seq IN ({', '.join('?' for _ in part)}) ORDER BY seq",
                 part,
             )
+        # Indexed seqs are all <= covered and come in ascending chunks: rows stay in seq order.
         rows += tx.all(
             f"SELECT {_TIMELINE_COLUMNS} FROM cohortops_audit "
             "WHERE seq > ? AND data LIKE ? ESCAPE '\\' ORDER BY seq",
             (found.covered, _like_pattern(member_id)),
         )
-    rows.sort(key=lambda row: int(row[0]))
     events = []
     for seq, at, kind, actor, cohort_id, data in rows:
         details = dict(loads_mapping(data))

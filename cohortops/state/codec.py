@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from cohortops.membership import IdArray
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -49,22 +52,33 @@ def loads_mapping(text: str | bytes) -> Mapping[str, Any]:
     return value
 
 
-def encode_ids(ids: Sequence[str]) -> bytes:
-    """One Arrow IPC stream with a single string column ``id``."""
+def encode_table(table: pa.Table, compression: str | None = None) -> bytes:
+    """One Arrow IPC stream holding ``table`` (``compression``: ``"zstd"``, ``"lz4"`` or none)."""
     import pyarrow as pa
 
-    table = pa.table({"id": pa.array(ids, type=pa.string())})
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    options = pa.ipc.IpcWriteOptions(compression=compression)
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return bytes(sink.getvalue().to_pybytes())
 
 
-def decode_ids(blob: bytes) -> IdArray:
-    """The ``id`` column of a blob written by :func:`encode_ids`, as a pyarrow array."""
+def decode_table(blob: bytes) -> pa.Table:
+    """The table of a blob written by :func:`encode_table`."""
     import pyarrow as pa
 
     with pa.ipc.open_stream(pa.py_buffer(blob)) as reader:
-        table = reader.read_all()
-    ids: IdArray = table.column("id").combine_chunks()
+        return reader.read_all()
+
+
+def encode_ids(ids: Sequence[str]) -> bytes:
+    """One Arrow IPC stream with a single string column ``id``."""
+    import pyarrow as pa
+
+    return encode_table(pa.table({"id": pa.array(ids, type=pa.string())}))
+
+
+def decode_ids(blob: bytes) -> IdArray:
+    """The ``id`` column of a blob written by :func:`encode_ids`, as a pyarrow array."""
+    ids: IdArray = decode_table(blob).column("id").combine_chunks()
     return ids

@@ -1,7 +1,7 @@
 """Which audit entries name a member: an index kept off the apply's write path.
 
 A per-member B-tree row written with every batch cost ~90% of an apply's state writes, so the
-index is built in bulk, under the lock, when a cohort is compacted, and only once the audit log
+index is built in bulk, under the lock, once at the end of an apply, and only once the audit log
 has grown by :data:`MIN_TAIL` entries since the last index point. It is a chain of *segments*,
 each covering the audit seqs ``lo < seq <= hi`` (``hi_hash`` is entry ``hi``'s hash), stored as
 blocks of sorted ``(member, seq)`` pairs (Arrow IPC, zstd) that never split one member's pairs,
@@ -25,13 +25,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cohortops.state.codec import decode_table, encode_table
 from cohortops.state.members import DuckRunner
 from cohortops.state.sqlcore import Db, Tx
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-MIN_TAIL = 2_000  # entries a lookup may have to scan before a compaction indexes them
+MIN_TAIL = 2_000  # entries a lookup may have to scan before an apply indexes them
 BLOCK_ROWS = 65_536
 _PAGE = 5_000
 _HAS_MEMBERS = '%"members":[%'  # a cheap pre-filter; json_type decides
@@ -55,25 +56,24 @@ class Lookup:
     covered: int
 
 
-def _segments(tx: Tx) -> list[Segment]:
-    rows = tx.all("SELECT lo, hi, hi_hash, blocks, n FROM cohortops_index_segments ORDER BY lo")
-    return [Segment(int(lo), int(hi), str(h), int(b), int(n)) for lo, hi, h, b, n in rows]
-
-
 def _chain(tx: Tx) -> tuple[list[Segment], list[Segment]]:
     """The segments chaining from seq 0 whose last entry is still the one indexed, and the rest."""
+    rows = tx.all(
+        "SELECT s.lo, s.hi, s.hi_hash, s.blocks, s.n, a.hash, "
+        "(SELECT count(*) FROM cohortops_index_blocks b WHERE b.lo = s.lo) "
+        "FROM cohortops_index_segments s LEFT JOIN cohortops_audit a ON a.seq = s.hi ORDER BY s.lo"
+    )
     chained: list[Segment] = []
     others: list[Segment] = []
     covered = 0
-    for seg in _segments(tx):
+    for lo, hi, hi_hash, blocks, n, audit_hash, stored_blocks in rows:
+        seg = Segment(int(lo), int(hi), str(hi_hash), int(blocks), int(n))
         intact = (
             not others
             and seg.lo == covered
             and seg.hi > seg.lo
-            and tx.scalar("SELECT hash FROM cohortops_audit WHERE seq = ?", (seg.hi,))
-            == seg.hi_hash
-            and tx.scalar("SELECT count(*) FROM cohortops_index_blocks WHERE lo = ?", (seg.lo,))
-            == seg.blocks
+            and audit_hash == seg.hi_hash
+            and int(stored_blocks) == seg.blocks
         )
         if intact:
             chained.append(seg)
@@ -85,23 +85,6 @@ def _chain(tx: Tx) -> tuple[list[Segment], list[Segment]]:
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _decode(data: bytes) -> pa.Table:
-    import pyarrow as pa
-
-    with pa.ipc.open_stream(pa.py_buffer(data)) as reader:
-        return reader.read_all()
-
-
-def _encode(table: pa.Table) -> bytes:
-    import pyarrow as pa
-
-    sink = pa.BufferOutputStream()
-    options = pa.ipc.IpcWriteOptions(compression="zstd")
-    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
-        writer.write_table(table)
-    return bytes(sink.getvalue().to_pybytes())
 
 
 def lookup(tx: Tx, member_id: str) -> Lookup:
@@ -122,7 +105,7 @@ def lookup(tx: Tx, member_id: str) -> Lookup:
             data = bytes(row[0])
             if _digest(data) != row[1]:
                 break  # damaged: scan from here on; the next refresh rebuilds it
-            block = _decode(data)
+            block = decode_table(data)
             hit = pc.equal(block.column("member"), pa.scalar(member_id, pa.string()))
             seqs.extend(block.column("seq").filter(hit).to_pylist())
         covered = seg.hi
@@ -170,7 +153,7 @@ def _blocks(table: pa.Table) -> Iterable[pa.Table]:
     members = table.column("member")
     start, total = 0, table.num_rows
     while start < total:
-        stop = min(start + max(BLOCK_ROWS, 1), total)
+        stop = min(start + BLOCK_ROWS, total)
         while stop < total and members[stop].as_py() == members[stop - 1].as_py():
             stop += 1
         yield table.slice(start, stop - start)
@@ -178,37 +161,29 @@ def _blocks(table: pa.Table) -> Iterable[pa.Table]:
 
 
 def refresh(
-    db: Db,
-    duck: DuckRunner,
-    write: Callable[[], AbstractContextManager[Tx]],
-    min_tail: int | None = None,
+    db: Db, duck: DuckRunner, write: Callable[[], AbstractContextManager[Tx]]
 ) -> Segment | None:
-    """Under the lock: index the entries after the chain once there are ``min_tail`` of them,
+    """Under the lock: index the entries after the chain once there are ``MIN_TAIL`` of them,
     merging with the newest segments while they are no more than twice as large. Returns the
     segment written, if any."""
     import pyarrow as pa
 
     with db.read("reading the member index") as tx:
         chained, stale = _chain(tx)
-        head = int(tx.scalar("SELECT audit_head_seq FROM cohortops_meta WHERE id = 1"))
-        head_hash = tx.scalar("SELECT hash FROM cohortops_audit WHERE seq = ?", (head,))
+        meta = tx.one("SELECT audit_head_seq, audit_head_hash FROM cohortops_meta WHERE id = 1")
+    assert meta is not None
+    head, head_hash = int(meta[0]), str(meta[1])
     covered = chained[-1].hi if chained else 0
-    if head - covered < max(MIN_TAIL if min_tail is None else min_tail, 1) or head_hash is None:
+    if head - covered < max(MIN_TAIL, 1):
         return None
-    # Lookups read one block per segment; before building on the chain, check every block.
-    for position, seg in enumerate(chained):
-        if not _blocks_intact(db, seg):
-            stale += chained[position:]
-            chained = chained[:position]
-            covered = seg.lo
+    while True:
+        found = _gather(db, duck, chained, covered, head)
+        if isinstance(found, tuple):
             break
-    parts = _read_pairs(db, duck, covered, head)
-    rows = sum(part.num_rows for part in parts)
-    merged: list[Segment] = []
-    while chained and chained[-1].rows <= 2 * (rows + sum(s.rows for s in merged)):
-        merged.insert(0, chained.pop())
-    for seg in merged:
-        parts.extend(_segment_pairs(db, seg))
+        stale += chained[found:]  # a damaged block: rebuild from the segment holding it
+        covered = chained[found].lo
+        chained = chained[:found]
+    merged, parts = found
     lo = merged[0].lo if merged else covered
     schema = pa.schema([("member", pa.string()), ("seq", pa.int64())])
     everything = pa.concat_tables([part.cast(schema) for part in parts]) if parts else None
@@ -219,8 +194,11 @@ def refresh(
             "SELECT member, seq FROM {p} ORDER BY member, seq", {"p": everything}, "arrow"
         )
     )
-    blocks = [(block.column("member")[0].as_py(), _encode(block)) for block in _blocks(ordered)]
-    segment = Segment(lo, head, str(head_hash), len(blocks), ordered.num_rows)
+    blocks = [
+        (block.column("member")[0].as_py(), encode_table(block, "zstd"))
+        for block in _blocks(ordered)
+    ]
+    segment = Segment(lo, head, head_hash, len(blocks), ordered.num_rows)
     with write() as tx:
         for seg in [*merged, *stale]:
             tx.execute("DELETE FROM cohortops_index_blocks WHERE lo = ?", (seg.lo,))
@@ -237,18 +215,26 @@ def refresh(
     return segment
 
 
-def _block_rows(db: Db, seg: Segment) -> list[tuple[bytes, str]]:
-    with db.read("reading the member index") as tx:
-        rows = tx.all(
-            "SELECT data, digest FROM cohortops_index_blocks WHERE lo = ? ORDER BY first_id",
-            (seg.lo,),
-        )
-    return [(bytes(data), str(digest)) for data, digest in rows]
-
-
-def _blocks_intact(db: Db, seg: Segment) -> bool:
-    return all(_digest(data) == digest for data, digest in _block_rows(db, seg))
-
-
-def _segment_pairs(db: Db, seg: Segment) -> list[pa.Table]:
-    return [_decode(data) for data, _digest_text in _block_rows(db, seg)]
+def _gather(
+    db: Db, duck: DuckRunner, chained: list[Segment], covered: int, head: int
+) -> tuple[list[Segment], list[pa.Table]] | int:
+    """The segments to merge and every pair the new segment holds, or the position of the first
+    chained segment with a damaged block. Lookups read one block per segment, so before building
+    on the chain every block's digest is checked; merged segments decode the bytes just hashed."""
+    parts = _read_pairs(db, duck, covered, head)
+    rows = sum(part.num_rows for part in parts)
+    kept = len(chained)
+    while kept and chained[kept - 1].rows <= 2 * (rows + sum(s.rows for s in chained[kept:])):
+        kept -= 1
+    for position, seg in enumerate(chained):
+        with db.read("reading the member index") as tx:
+            stored = tx.all(
+                "SELECT data, digest FROM cohortops_index_blocks WHERE lo = ? ORDER BY first_id",
+                (seg.lo,),
+            )
+        for data, digest in stored:
+            if _digest(bytes(data)) != digest:
+                return position
+            if position >= kept:
+                parts.append(decode_table(bytes(data)))
+    return chained[kept:], parts

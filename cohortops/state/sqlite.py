@@ -130,8 +130,9 @@ def _connect(path: Path) -> sqlite3.Connection:
             raise StateError(f"State file {path} cannot use WAL mode (got {mode}).")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
-        # 64 MiB page cache (default 2 MiB): the audit member index takes inserts all over its
-        # b-tree when 1% of a 10M cohort leaves; this halves that commit time.
+        # 64 MiB page cache (default 2 MiB). It was sized for a per-member audit b-tree, since
+        # replaced by member_index's blocks, and not re-measured: large single transactions
+        # (an index refresh, a big apply's audit entries) still spill a full cache mid-commit.
         conn.execute("PRAGMA cache_size=-65536")
         conn.execute("PRAGMA journal_size_limit=67108864")  # give the WAL back after a big load
     except BaseException:

@@ -16,24 +16,10 @@ from typing import Any
 from cohortops.errors import StateError
 from cohortops.http.retry import Again, Attempt, GaveUp, RetryPolicy, retry
 from cohortops.membership import IdArray, MemberOp
-from cohortops.state import (
-    auditlog,
-    cancels,
-    cohorts,
-    group_commit,
-    history,
-    imports,
-    member_index,
-)
+from cohortops.state import auditlog, cancels, cohorts, group_commit, history, imports, member_index
 from cohortops.state.codec import ts
 from cohortops.state.locks import LockKeeper, OsLock
-from cohortops.state.logs import (
-    ApplyJournal,
-    AuditEntry,
-    AuditProblem,
-    RunRecord,
-    StoreOptions,
-)
+from cohortops.state.logs import ApplyJournal, AuditEntry, AuditProblem, RunRecord, StoreOptions
 from cohortops.state.members import (
     DeltaRow,
     Deltas,
@@ -320,10 +306,14 @@ class SqlStore(DashboardReads, Store):
         row, deltas, old_path = self._read_members(cohort_id)
         if row is None:
             raise StateError(f"Cohort {cohort_id} is not in the state; nothing to compact.")
-        if deltas.max_seq:
-            write = lambda: self._write(f"compacting cohort {cohort_id}", bump=False)  # noqa: E731
-            group_commit.fold(self._duck, self._snaps, row, deltas, old_path, write)
-        # The member index is brought up to date here, off the per-batch write path.
+        if not deltas.max_seq:
+            return
+        write = lambda: self._write(f"compacting cohort {cohort_id}", bump=False)  # noqa: E731
+        group_commit.fold(self._duck, self._snaps, row, deltas, old_path, write)
+
+    def index_audit(self) -> None:
+        self._require_lock("indexing the audit log")
+        self.flush()
         member_index.refresh(
             self._db, self._duck, lambda: self._write("indexing the audit log", bump=False)
         )
@@ -354,9 +344,14 @@ class SqlStore(DashboardReads, Store):
     def append_audit(
         self, kind: str, actor: str, cohort_id: str | None, data: Mapping[str, Any]
     ) -> AuditEntry:
+        return self.append_audits(kind, actor, [(cohort_id, data)])[0]
+
+    def append_audits(
+        self, kind: str, actor: str, entries: Sequence[tuple[str | None, Mapping[str, Any]]]
+    ) -> list[AuditEntry]:
+        new = [auditlog.NewEntry(kind, actor, cohort_id, data) for cohort_id, data in entries]
         with self._write("appending to the audit log", bump=False) as tx:
-            entry = auditlog.NewEntry(kind, actor, cohort_id, data)
-            return auditlog.append(tx, [entry], self._options.clock())[0]
+            return auditlog.append(tx, new, self._options.clock())
 
     def audit_entries(
         self, cohort_id: str | None = None, since: dt.datetime | int | None = None

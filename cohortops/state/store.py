@@ -122,6 +122,11 @@ class Store(ABC):
     def compact(self, cohort_id: str) -> None:
         """Fold the cohort's deltas into a new snapshot, atomically; no-op without deltas."""
 
+    @abstractmethod
+    def index_audit(self) -> None:
+        """Under the lock: bring the member index up to date with the audit log, if it lags by
+        enough entries. Once per apply, after its last cohort: a first build takes seconds."""
+
     # -- apply journal -------------------------------------------------------------------------
 
     @abstractmethod
@@ -149,6 +154,12 @@ class Store(ABC):
     def append_audit(
         self, kind: str, actor: str, cohort_id: str | None, data: Mapping[str, Any]
     ) -> AuditEntry: ...
+
+    @abstractmethod
+    def append_audits(
+        self, kind: str, actor: str, entries: Sequence[tuple[str | None, Mapping[str, Any]]]
+    ) -> list[AuditEntry]:
+        """One entry of ``kind`` per ``(cohort_id, data)``, all in one commit."""
 
     @abstractmethod
     def audit_entries(

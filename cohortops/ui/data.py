@@ -36,7 +36,8 @@ class CohortRow:
     reason: str | None  # why the last run failed, when it did
     schedule: str | None
     next_run: dt.datetime | None
-    drift: str
+    drift: str  # counts of the newest drift check, or "not checked"
+    drift_at: dt.datetime | None  # when it ran
 
 
 @dataclass(frozen=True)
@@ -79,20 +80,19 @@ def _delivery(config: Config, cohort_id: str) -> tuple[str, str]:
     return f"{connection.id} → {connection.destination}", delivery
 
 
-def _drift(store: Store, cohort_id: str) -> str:
-    """The newest ``cohortops drift`` result recorded for the cohort, as counts."""
+def _drift(store: Store, cohort_id: str) -> tuple[str, dt.datetime | None]:
+    """The newest ``cohortops drift`` result recorded for the cohort, as counts, and its time."""
     found = store.recent_audit(cohort_id, 1, (drift_record.KIND,))
     if not found:
-        return "not checked"
-    data, at = found[0].data, found[0].at.astimezone(dt.UTC)
+        return "not checked", None
+    data, at = found[0].data, found[0].at
     scope = "" if data.get("complete") else f" in {int(data.get('checked') or 0):,} sampled"
-    checked = f"(checked {at:%Y-%m-%d %H:%M} UTC)"
     if not data.get("drifted"):
-        return f"none{scope} {checked}"
+        return f"none{scope}", at
     counts = [f"{int(data.get('missing') or 0):,} missing"]
     if data.get("unexpected") is not None:
         counts.append(f"{int(data['unexpected']):,} unexpected")
-    return f"{', '.join(counts)}{scope} {checked}"
+    return f"{', '.join(counts)}{scope}", at
 
 
 def cohort_row(
@@ -103,6 +103,7 @@ def cohort_row(
     last = store.last_run(cohort_id)
     reason = last.error if last is not None else None
     schedule = cohort.schedule if cohort is not None else None
+    drift, drift_at = _drift(store, cohort_id)
     return CohortRow(
         cohort_id=cohort_id,
         name=cohort.name if cohort is not None else cohort_id,
@@ -115,7 +116,8 @@ def cohort_row(
         reason=reason,
         schedule=describe(schedule) if schedule is not None else None,
         next_run=next_at(schedule, now) if schedule is not None else None,
-        drift=_drift(store, cohort_id),
+        drift=drift,
+        drift_at=drift_at,
     )
 
 

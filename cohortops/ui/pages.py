@@ -18,6 +18,10 @@ def when(at: dt.datetime | None) -> str:
     return at.astimezone(dt.UTC).strftime(TIME) if at is not None else "never"
 
 
+def _drift(r: data.CohortRow) -> str:
+    return f"{r.drift} (checked {when(r.drift_at)})" if r.drift_at is not None else r.drift
+
+
 def result(run: RunRecord | None) -> Html:
     if run is None:
         return esc("no run yet")
@@ -65,7 +69,7 @@ def overview(view: data.Overview) -> Html:
                     r.schedule or "no schedule",
                 ),
                 h('<span class="bad">blocked</span>') if last and last.result == "blocked" else "",
-                r.drift,
+                _drift(r),
             ]
         )
     head = definition_list(
@@ -142,7 +146,7 @@ def cohort(view: data.CohortDetail) -> Html:
                 h("{} {}", result(r.last_run), when(r.last_run.ended_at) if r.last_run else ""),
             ),
             ("why", r.reason or "—"),
-            ("drift", r.drift),
+            ("drift", _drift(r)),
         ]
     )
     history = table(

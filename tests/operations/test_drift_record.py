@@ -52,7 +52,9 @@ def test_drift_records_counts_per_cohort(
     sandbox.seed_users([{"external_id": "u000002", "attributes": {"segs": []}}])
     drifted = cli("drift", "-c", str(project), "--format", "json", cwd=tmp_path)
     assert drifted.returncode == 2, drifted.stderr
-    assert json.loads(drifted.stdout)[0]["missing_value"] == ["u000002"]  # stdout stays JSON
+    first = json.loads(drifted.stdout)[0]  # stdout stays JSON
+    assert first["missing_value"] == ["u000002"]
+    assert (first["missing_count"], first["not_recorded_count"]) == (1, None)  # a sample
     entries = _entries(project)
     assert [(e["cohort_id"], e["drifted"], e["missing"]) for e in entries] == [
         ("a", False, 0),
@@ -100,14 +102,18 @@ def test_complete_rows_count_both_directions_and_skipped_ones_are_left_out() -> 
     assert (data["missing"], data["unexpected"], data["complete"]) == (2, 5, True)
     assert "id-" not in json.dumps(data)
     assert drift_record.entry_data({"cohort_id": "d", "skipped_reason": "device ids"}) is None
-    assert drift_record.record(None, [], Actor("w", "manual", None, None)) is None  # type: ignore[arg-type]
+    assert drift_record.record(None, [], Actor("w", "manual", None, None), "x") is None  # type: ignore[arg-type]
 
 
 def test_no_state_means_nothing_recorded(tmp_path: Path) -> None:
     empty = open_store(StateConfig(path=tmp_path / "none.db"), cwd=tmp_path, create=False)
     try:
-        row = {"cohort_id": "c", "checked": 1, "recorded": 1, "drifted": False}
-        assert drift_record.record(empty, [row], Actor("w", "manual")) is None
+        row = {
+            "cohort_id": "c", "checked": 1, "recorded": 1, "drifted": False,
+            "missing_count": 0, "not_recorded_count": None,
+        }  # fmt: skip
+        lineage = empty.snapshot().lineage
+        assert drift_record.record(empty, [row], Actor("w", "manual"), lineage) is None
         assert list(empty.audit_entries()) == []
     finally:
         empty.close()

@@ -1,4 +1,4 @@
-"""The member index: built at compaction, never changes what ``member_timeline`` answers."""
+"""The member index: built by ``index_audit``, never changes what ``member_timeline`` answers."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from cohortops.config.model import StateConfig
 from cohortops.state import Store, member_index, open_store
 from cohortops.state.auditlog import timeline
+from cohortops.state.schema import SCHEMA_VERSION
 from cohortops.state.sqlstore import SqlStore
 
 from .conftest import Backend
@@ -21,8 +22,8 @@ MEMBERS = ["u1", "u2", "u3", "u_1", "u%1", 'u"1', "ü1", "nobody"]
 
 
 @pytest.fixture(autouse=True)
-def _index_every_compaction(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Small logs: index at every compaction, in blocks of 3 pairs (so members cross blocks)."""
+def _index_every_refresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Small logs: index at every ``index_audit``, in blocks of 3 pairs (so members cross blocks)."""
     monkeypatch.setattr(member_index, "MIN_TAIL", 1)
     monkeypatch.setattr(member_index, "BLOCK_ROWS", 3)
     yield
@@ -55,23 +56,29 @@ def _assert_same(store: Store) -> None:
         assert [event.seq for event in indexed] == _oracle(store, member), member
 
 
+def _compact(store: Store, cohort_id: str) -> None:
+    """What an apply does: compact the cohort, then index the log."""
+    store.compact(cohort_id)
+    store.index_audit()
+
+
 def _history(store: Store) -> None:
-    """Adds, a remove and re-add, a forgotten cohort, an import, entries after the last compaction."""
+    """Adds, a remove and re-add, a forgotten cohort, an import, entries after the last indexing."""
     with locked(store):
         store.upsert_cohort("a", {})
         store.upsert_cohort("b", {})
         for n in range(4):
             store.record_batch("a", "add", [f"x{n}", "u1", "u_1"], {"apply_id": f"ap-{n}"})
         store.record_batch("b", "add", ["u2", "u%1", "ü1"], {"apply_id": "ap-b"})
-        store.compact("a")
+        _compact(store, "a")
         store.record_batch("a", "remove", ["u1"], {"apply_id": "ap-5"})
         store.append_audit("apply.start", WHO, None, {"apply_id": "ap-6"})
         store.record_batch("a", "add", ["u1", 'u"1'], {"apply_id": "ap-6"})
-        store.compact("a")
+        _compact(store, "a")
         store.forget_cohort("b")
         store.replace_members("a", ["u3", "u1"], "state.import", {"imported": 2})
         store.record_batch("a", "add", ["u2"], {"apply_id": "ap-7"})
-        store.compact("a")
+        _compact(store, "a")
         store.record_batch("a", "remove", ["u2", "u1"], {"apply_id": "ap-8"})  # not indexed
         store.flush()
 
@@ -80,7 +87,7 @@ def test_indexed_timeline_equals_the_full_scan(store: Store) -> None:
     _history(store)
     head, _hash = store.audit_head()
     found = _lookup(store, "u1")
-    assert 0 < found.covered < head  # the last batch is after the last compaction
+    assert 0 < found.covered < head  # the last batch is after the last indexing
     assert set(found.seqs) <= set(_oracle(store, "u1"))
     assert len(found.seqs) >= 5  # most of u1's entries come from the index
     _assert_same(store)
@@ -95,9 +102,9 @@ def test_segments_merge_and_cover_the_log(backend: Backend) -> None:
         store.upsert_cohort("a", {})
         for n in range(12):
             store.record_batch("a", "add", [f"m{n}", "u1"], {"apply_id": f"ap-{n}"})
-            store.compact("a")
+            _compact(store, "a")
     segments = backend.sql("SELECT lo, hi FROM cohortops_index_segments ORDER BY lo")
-    assert len(segments) <= 4  # merged, not one per compaction
+    assert len(segments) <= 4  # merged, not one per indexing
     assert segments[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(segments))
     assert segments[-1][1] == store.audit_head()[0] == _lookup(store, "u1").covered
     assert len(_lookup(store, "u1").seqs) == 12
@@ -111,7 +118,7 @@ def test_a_damaged_or_missing_index_is_scanned_around_then_rebuilt(backend: Back
     assert _lookup(store, "u1").covered == 0  # the first segment's block is damaged
     _assert_same(store)
     with locked(store):
-        store.compact("a")  # rebuilds what it cannot trust
+        _compact(store, "a")  # rebuilds what it cannot trust
     assert _lookup(store, "u1").covered == store.audit_head()[0]
     _assert_same(store)
 
@@ -120,7 +127,7 @@ def test_a_damaged_or_missing_index_is_scanned_around_then_rebuilt(backend: Back
     _assert_same(store)
     backend.sql("DELETE FROM cohortops_index_segments")
     with locked(store):
-        store.compact("a")
+        _compact(store, "a")
     assert _lookup(store, "u1").covered == store.audit_head()[0]
     _assert_same(store)
 
@@ -150,6 +157,13 @@ def test_a_version_2_state_gains_the_index_tables(tmp_path: Path) -> None:
     conn.close()
     store = open_store(StateConfig(path=path), cwd=tmp_path)
     try:
+        # The tables are created before the version is read, so they alone prove nothing: the
+        # migration must also have recorded the version it brought the state to.
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT schema_version FROM cohortops_meta").fetchall() == [
+                (SCHEMA_VERSION,)
+            ]
+        conn.close()
         _history(store)
         assert _lookup(store, "u1").covered > 0
         _assert_same(store)
@@ -187,8 +201,41 @@ def test_ids_in_any_script_or_escape_are_found_in_their_block(store: Store) -> N
         store.upsert_cohort("a", {})
         for n, member in enumerate(exotic):
             store.record_batch("a", "add", [member, *exotic[:n]], {"apply_id": f"ap-{n}"})
-        store.compact("a")
+        _compact(store, "a")
     assert _lookup(store, "a1").covered == store.audit_head()[0]
     for member in exotic:
         assert [e.seq for e in store.member_timeline(member)] == _oracle(store, member), member
         assert set(_lookup(store, member).seqs) == set(_oracle(store, member)), member
+
+
+def test_compaction_leaves_the_index_to_index_audit(backend: Backend) -> None:
+    store = backend.open()
+    with locked(store):
+        store.upsert_cohort("a", {})
+        store.record_batch("a", "add", ["u1"], {"apply_id": "ap-1"})
+        store.compact("a")
+        assert backend.sql("SELECT count(*) FROM cohortops_index_segments") == [(0,)]
+        store.index_audit()
+    assert _lookup(store, "u1").covered == store.audit_head()[0]
+
+
+def test_a_damaged_later_segment_is_rebuilt_from_there(backend: Backend) -> None:
+    store = backend.open()
+    with locked(store):
+        store.upsert_cohort("a", {})
+        for n in range(12):
+            store.record_batch("a", "add", [f"m{n}", "u1"], {"apply_id": f"ap-{n}"})
+            _compact(store, "a")
+    segments = backend.sql("SELECT lo, hi FROM cohortops_index_segments ORDER BY lo")
+    assert len(segments) >= 2
+    first, second = segments[0], segments[1]
+    backend.sql("UPDATE cohortops_index_blocks SET digest = 'bad' WHERE lo = ?", (second[0],))
+    assert _lookup(store, "u1").covered == first[1]  # the chain ends before the damage
+    with locked(store):
+        store.record_batch("a", "add", ["u1"], {"apply_id": "ap-12"})
+        _compact(store, "a")
+    rebuilt = backend.sql("SELECT lo, hi FROM cohortops_index_segments ORDER BY lo")
+    assert rebuilt[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(rebuilt))
+    assert _lookup(store, "u1").covered == store.audit_head()[0]
+    assert len(_lookup(store, "u1").seqs) == 13
+    _assert_same(store)

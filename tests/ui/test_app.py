@@ -171,6 +171,7 @@ def test_a_complete_check_shows_both_directions(tmp_path: Path) -> None:
         row = {"cohort_id": "b", "complete": True, "drifted": True, "checked": 1, "recorded": 1}
         rows = [{**row, "missing_count": 2, "not_recorded_count": 3}]
         with app.store() as store:
-            assert drift_record.record(store, rows, Actor("t@ci", "manual")) is None
+            lineage = store.snapshot().lineage
+            assert drift_record.record(store, rows, Actor("t@ci", "manual"), lineage) is None
         overview = html.unescape(TestClient(build_app(app, allowed_hosts=None)).get("/").text)
         assert "2 missing, 3 unexpected (checked " in overview
