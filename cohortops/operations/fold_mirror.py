@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cohortops.apply.applier import ApplyResult
 from cohortops.config import Config
 from cohortops.config.model import SqlSource
 from cohortops.errors import CohortopsError
@@ -24,6 +25,14 @@ from cohortops.state.logs import AuditEntry
 
 # Audit kinds of a cohort that leave its members as the batches say.
 _NEUTRAL = frozenset({"cohort.rename"})
+
+
+@dataclass(frozen=True)
+class Applied:
+    """An apply's result and the lines of the mirror folds that followed it."""
+
+    result: ApplyResult
+    mirror_lines: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""After an apply, the changes go into the warehouse mirror (a fold), not a whole new copy.
+"""After an apply or a scheduled run, its changes go into the warehouse mirror (a fold), not a
+whole new copy.
 
 On a DuckDB file and on PostgreSQL: apply, the mirror then names the new local snapshot and
 holds its members, so the next plan trusts it (an engine that may not rebuild accepts it) and
@@ -10,6 +11,7 @@ one that may rebuilds it and is again equal to the local plan.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pytest
 
@@ -21,6 +23,7 @@ from cohortops.diff.warehouse_conn import connect
 from cohortops.diff.warehouse_engine import WarehouseDiffEngine
 from cohortops.errors import StateError
 from cohortops.operations.apply_run import apply_command
+from cohortops.operations.scheduled_runs import run_due
 from cohortops.plan import render
 from cohortops.plan.planfile import write_plan
 
@@ -122,3 +125,48 @@ def test_apply_folds_its_changes_into_the_mirror(
     with pytest.raises(StateError, match="push-mirror"):
         diff(project, source, rebuild=False)
     assert diff(project, source, rebuild=True) == (1,)  # rebuilt, then equal to local
+
+
+@pytest.mark.parametrize(
+    "warehouse", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_scheduled_run_folds_its_changes_too(
+    make_project: MakeProject, warehouse: str, request: pytest.FixtureRequest
+) -> None:
+    project = make_project("sqlite", population=2_000)
+    url, table, schema = place(warehouse, project, request)
+    spec = {
+        "url": url,
+        "query": f"SELECT user_id FROM {table} ORDER BY pos",
+        "diff": "warehouse",
+        "mirror_schema": schema,
+    }
+    project.write({"wh": CohortSpec("attribute", [], {"source": {"sql": spec}})})
+    cohort = project.app().config.cohorts["wh"]
+    assert isinstance(cohort.source, SqlSource)
+    source = cohort.source
+
+    def run_now() -> list[str]:
+        lines: list[str] = []
+        code = run_due(
+            project.app(),
+            now=dt.datetime.now(dt.UTC),
+            targets=("wh",),
+            manual=True,
+            echo=lines.append,
+            progress=Progress(enabled=False),
+            client_options=dict(FAST_CLIENT),
+        )
+        assert code == 0, lines
+        return lines
+
+    fill(warehouse, url, table, list(ids("u", 0, 300)))
+    lines = run_now()
+    assert any(line.startswith("Mirror of wh: 300 added, 0 removed") for line in lines), lines
+    fill(warehouse, url, table, list(ids("u", 100, 400)))
+    lines = run_now()
+    assert any(line.startswith("Mirror of wh: 100 added, 100 removed") for line in lines), lines
+    named, local, members = mirrored(project, source)
+    assert named == local != "none" and members == set(ids("u", 100, 400))
+    fill(warehouse, url, table, list(ids("u", 150, 420)))
+    assert diff(project, source, rebuild=False) == (0,)  # no push: the folded mirror is current
