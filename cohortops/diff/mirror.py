@@ -24,7 +24,7 @@ from cohortops.diff.warehouse_sql import fingerprint_sql
 from cohortops.errors import StateError
 
 META_TABLE = "cohortops_mirrors"
-FOLD_CHANGED, FOLD_ADDED = "cohortops_fold_changed", "cohortops_fold_added"
+FOLD_ADDED, FOLD_REMOVED = "cohortops_fold_added", "cohortops_fold_removed"
 NO_SNAPSHOT = "none"
 
 
@@ -137,12 +137,14 @@ def fold_mirror(
 ) -> MirrorInfo:
     """Apply acknowledged changes to the mirror ``info`` so it holds ``snapshot`` (``expected``
     ids), in one transaction: delete ``added ∪ removed``, insert ``added``, check the row count,
-    record the new fingerprint. Any failure rolls it all back: the metadata still names the
-    old snapshot, so the next plan sees a stale mirror and rebuilds it (never a wrong one)."""
+    record the new fingerprint. ``added`` and ``removed`` are distinct and disjoint (a replay's
+    last change per id), so each id travels once and needs no ``DISTINCT``; were they not, the
+    checks below would fail the fold. Any failure rolls it all back: the metadata still names
+    the old snapshot, so the next plan sees a stale mirror and rebuilds it (never a wrong one)."""
     table = f"{quote(info.schema)}.{quote(info.table)}"
     with (
-        wh.ids_table(FOLD_CHANGED, pa.concat_arrays([added, removed])),
         wh.ids_table(FOLD_ADDED, added),
+        wh.ids_table(FOLD_REMOVED, removed),
         wh.transaction(),
     ):
         # the mirror must be the one recorded: folding into an edited table would bless it
@@ -153,8 +155,9 @@ def fold_mirror(
                 hint=f"Run `cohortops state push-mirror {info.cohort_id}` to rebuild it.",
             )
         for statement in (
-            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {quote(FOLD_CHANGED)})",
-            f"INSERT INTO {table} SELECT DISTINCT id FROM {quote(FOLD_ADDED)}",
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {quote(FOLD_ADDED)} "
+            f"UNION ALL SELECT id FROM {quote(FOLD_REMOVED)})",
+            f"INSERT INTO {table} SELECT id FROM {quote(FOLD_ADDED)}",
         ):
             wh.execute(statement)
         count, print_ = fingerprint(wh, info.schema, info.table)
