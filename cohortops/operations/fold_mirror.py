@@ -103,9 +103,8 @@ def replay(before: Before, entries: Iterable[AuditEntry]) -> tuple[list[str], li
 def _fold(store: Store, before: Before) -> str | None:
     import pyarrow as pa
 
-    from cohortops.diff.mirror import fold_mirror, read_mirror, snapshot_key
+    from cohortops.diff.mirror import fold_mirror, read_mirror, snapshot_fingerprint, snapshot_key
     from cohortops.diff.warehouse_conn import connect
-    from cohortops.diff.warehouse_engine import snapshot_rows
 
     cohort_id = before.cohort_id
     if not store.has_cohort(cohort_id):
@@ -118,15 +117,14 @@ def _fold(store: Store, before: Before) -> str | None:
     changes = replay(before, store.audit_entries(cohort_id, since=before.audit_seq + 1))
     if changes is None:
         return None
+    expected = snapshot_fingerprint(recorded.snapshot)  # before the warehouse transaction
     wh = connect(before.source, cohort_id)
     try:
         info = read_mirror(wh, before.source.mirror_schema, cohort_id)
         if info is None or info.snapshot != before.snapshot:
             return None  # no current mirror to fold into: the next plan pushes one
         added, removed = (pa.array(ids, pa.string()) for ids in changes)
-        new = fold_mirror(
-            wh, info, added, removed, recorded.snapshot, snapshot_rows(recorded.snapshot)
-        )
+        new = fold_mirror(wh, info, added, removed, recorded.snapshot, expected)
     finally:
         wh.close()
     return (
