@@ -229,8 +229,10 @@ def fold(engine: str, n: int) -> float:
     as_ids = lambda lo, hi: pa.array([f"u{i:010d}" for i in range(lo, hi)], pa.string())  # noqa: E731
     added, removed = as_ids(n, n + n // 200), as_ids(0, n // 200)
     folded = DATA / f"snapshot-{n}-folded.parquet"  # a name only: the next run pushes again
+    lo, hi = n // 200, n + n // 200  # what it would hold: u{lo} .. u{hi - 1}, 11 characters each
+    expected = (n, f"{11 * n}:u{lo:010d}:u{hi - 1:010d}")
     start = time.perf_counter()
-    fold_mirror(wh, info, added, removed, folded, n)
+    fold_mirror(wh, info, added, removed, folded, expected)
     took = time.perf_counter() - start
     wh.close()
     return took

@@ -5,7 +5,7 @@ warehouse (``<schema>.members_<cohort>``), so the warehouse can diff without the
 travelling. A push never edits a mirror in place: a new table is filled, checked (row count), and
 renamed over the old one in one transaction together with its row in ``<schema>.cohortops_mirrors``
 (snapshot name, row count, fingerprint). A fold applies an apply's changes to the current mirror
-in one transaction, checked before and after. A plan trusts a mirror only when that row names the
+in one transaction, checked before (the recorded fingerprint) and after (the local snapshot's). A plan trusts a mirror only when that row names the
 local snapshot and the table still has the recorded row count and fingerprint.
 """
 
@@ -24,7 +24,7 @@ from cohortops.diff.warehouse_sql import fingerprint_sql
 from cohortops.errors import StateError
 
 META_TABLE = "cohortops_mirrors"
-FOLD_CHANGED, FOLD_ADDED = "cohortops_fold_changed", "cohortops_fold_added"
+FOLD_ADDED, FOLD_REMOVED = "cohortops_fold_added", "cohortops_fold_removed"
 NO_SNAPSHOT = "none"
 
 
@@ -86,6 +86,28 @@ def fingerprint(wh: Warehouse, schema: str, table: str) -> tuple[int, str]:
     return int(n), str(text)
 
 
+def snapshot_fingerprint(snapshot: Path | None) -> tuple[int, str]:
+    """The row count and fingerprint a faithful mirror of ``snapshot`` has: the mirror's
+    expression, run by DuckDB over the Parquet file (an engine whose ``min``/``max`` follow
+    another collation disagrees, and its folds fall back to a push: never a wrong mirror)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        if snapshot is None:
+            con.execute("CREATE TABLE snapshot (id VARCHAR)")
+        else:
+            path = str(snapshot).replace("'", "''")
+            con.execute(
+                f"CREATE VIEW snapshot AS SELECT id::VARCHAR AS id FROM read_parquet('{path}')"
+            )
+        row = con.execute(fingerprint_sql(("main", "snapshot"), "duckdb")).fetchone()
+    finally:
+        con.close()
+    assert row is not None  # an aggregate without GROUP BY returns one row
+    return int(row[0]), str(row[1])
+
+
 def push_mirror(
     wh: Warehouse, schema: str, cohort_id: str, snapshot: Path | None, expected: int
 ) -> MirrorInfo:
@@ -133,16 +155,19 @@ def fold_mirror(
     added: pa.Array,
     removed: pa.Array,
     snapshot: Path | None,
-    expected: int,
+    expected: tuple[int, str],
 ) -> MirrorInfo:
-    """Apply acknowledged changes to the mirror ``info`` so it holds ``snapshot`` (``expected``
-    ids), in one transaction: delete ``added ∪ removed``, insert ``added``, check the row count,
-    record the new fingerprint. Any failure rolls it all back: the metadata still names the
-    old snapshot, so the next plan sees a stale mirror and rebuilds it (never a wrong one)."""
+    """Apply acknowledged changes to the mirror ``info`` so it holds ``snapshot`` (whose
+    :func:`snapshot_fingerprint` is ``expected``), in one transaction: delete
+    ``added ∪ removed``, insert ``added``, check the row count and fingerprint against the
+    snapshot's (a wrong replay of the same size is caught too), record them. ``added`` and ``removed`` are distinct and disjoint (a replay's
+    last change per id), so each id travels once and needs no ``DISTINCT``; were they not, the
+    checks below would fail the fold. Any failure rolls it all back: the metadata still names
+    the old snapshot, so the next plan sees a stale mirror and rebuilds it (never a wrong one)."""
     table = f"{quote(info.schema)}.{quote(info.table)}"
     with (
-        wh.ids_table(FOLD_CHANGED, pa.concat_arrays([added, removed])),
         wh.ids_table(FOLD_ADDED, added),
+        wh.ids_table(FOLD_REMOVED, removed),
         wh.transaction(),
     ):
         # the mirror must be the one recorded: folding into an edited table would bless it
@@ -153,15 +178,18 @@ def fold_mirror(
                 hint=f"Run `cohortops state push-mirror {info.cohort_id}` to rebuild it.",
             )
         for statement in (
-            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {quote(FOLD_CHANGED)})",
-            f"INSERT INTO {table} SELECT DISTINCT id FROM {quote(FOLD_ADDED)}",
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {quote(FOLD_ADDED)} "
+            f"UNION ALL SELECT id FROM {quote(FOLD_REMOVED)})",
+            f"INSERT INTO {table} SELECT id FROM {quote(FOLD_ADDED)}",
         ):
             wh.execute(statement)
         count, print_ = fingerprint(wh, info.schema, info.table)
-        if count != expected:
+        if (count, print_) != expected:
+            differs = f"{count} rows" if count != expected[0] else "the same row count"
             raise StateError(
                 f"Folding the applied changes into the mirror of cohort {info.cohort_id} gave "
-                f"{count} rows, the snapshot has {expected}; the mirror is left as it was.",
+                f"{differs} and fingerprint {print_}, the snapshot has {expected[0]} rows and "
+                f"{expected[1]}; the mirror is left as it was.",
                 hint=f"Run `cohortops state push-mirror {info.cohort_id}` to rebuild it.",
             )
         new = MirrorInfo(

@@ -80,6 +80,10 @@ class Result:
         parts = self.ids[kind]
         return pa.concat_arrays(parts) if parts else EMPTY
 
+    def _count(self, kind: int) -> int:
+        # from the pieces' lengths: only fold needs the ids themselves, concatenated once
+        return sum(len(part) for part in self.ids[kind])
+
     def skipped(self) -> dict[str, int]:
         found = {CODE_REASONS[k - STATS]: n for k, n in self.counts.items() if k > STATS and n}
         return dict(sorted(found.items()))
@@ -87,7 +91,7 @@ class Result:
     @property
     def distinct(self) -> int:
         mirrored = self.fingerprint[0] if self.fingerprint else 0
-        return mirrored - len(self._ids(REMOVE)) + len(self._ids(ADD))
+        return mirrored - self._count(REMOVE) + self._count(ADD)
 
     @property
     def duplicates(self) -> int:

@@ -12,12 +12,7 @@ from types import FrameType
 from typing import Any
 
 from cohortops.apply.actor import Actor
-from cohortops.apply.applier import (
-    Applier,
-    ApplyInterrupted,
-    ApplyResult,
-    check_guards,
-)
+from cohortops.apply.applier import Applier, ApplyInterrupted, check_guards
 from cohortops.apply.lytics_remote import LyticsClients
 from cohortops.apply.progress import Progress
 from cohortops.apply.remote import BrazeRemote, Remote, make_client
@@ -28,7 +23,7 @@ from cohortops.errors import ApplyError, CohortopsError, StateError
 from cohortops.operations.braze_members import ExportSettings
 from cohortops.operations.cancel import CancelWatcher
 from cohortops.operations.context import App, check_fresh
-from cohortops.operations.fold_mirror import after_apply, before_apply
+from cohortops.operations.fold_mirror import Applied, after_apply, before_apply
 from cohortops.operations.refresh import (
     RefreshedPlan,
     drift_lines,
@@ -200,9 +195,8 @@ def _apply_command(
             if drift:
                 yield drift
             record_refreshed(app.config, store, refreshed)
-        mirrors = before_apply(app.config, store, changed)
         try:
-            result = apply_plan(
+            applied = apply_plan(
                 app,
                 store,
                 plan,
@@ -223,9 +217,10 @@ def _apply_command(
             )
             yield from summarize(gone.outcomes)
             raise
+        result = applied.result
         yield f"Apply {result.apply_id} finished:"
         yield from summarize(result.outcomes)
-        yield from after_apply(store, mirrors)
+        yield from applied.mirror_lines
         from cohortops.operations.audit_report import head_line
 
         yield head_line(store)
@@ -314,13 +309,15 @@ def apply_plan(
     progress: Progress | None = None,
     client_options: dict[str, Any] | None = None,
     now: Callable[[], dt.datetime] | None = None,
-) -> ApplyResult:
-    """Carry out ``plan`` with ``store``'s lock already held by the caller.
+) -> Applied:
+    """Carry out ``plan`` with ``store``'s lock already held by the caller, then fold its
+    changes into the warehouse mirrors (every caller: a stale mirror costs a whole push).
 
     Refuses blocking guards that ``overrides`` does not cover; per-cohort failures are in the
     result (and in the run history), not raised. ``now`` is the clock of recorded times.
     """
     check_secrets(app.config, plan)
+    mirrors = before_apply(app.config, store, (c.cohort_id for c in plan.cohorts if c.is_change))
     clients: dict[tuple[str, str | None], BrazeClient] = {}
 
     lytics = LyticsClients(client_options)
@@ -357,7 +354,7 @@ def apply_plan(
     stopper = _StopOnSigint(applier)
     try:
         with stopper, watcher:
-            return applier.run()
+            result = applier.run()
     except ApplyInterrupted as stopped:
         if stopper.signum == signal.SIGTERM:
             stopped.exit_code = SIGTERM_EXIT
@@ -379,6 +376,7 @@ def apply_plan(
         lytics.close()
         for client in clients.values():
             client.close()
+    return Applied(result, tuple(after_apply(store, mirrors)))
 
 
 def refuse_errored(plan: Plan, planfile: Path) -> None:

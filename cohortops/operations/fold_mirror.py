@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
+from cohortops.apply.applier import ApplyResult
 from cohortops.config import Config
 from cohortops.config.model import SqlSource
 from cohortops.errors import CohortopsError
@@ -22,8 +23,19 @@ from cohortops.sources.hygiene import one_line
 from cohortops.state import Store
 from cohortops.state.logs import AuditEntry
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 # Audit kinds of a cohort that leave its members as the batches say.
 _NEUTRAL = frozenset({"cohort.rename"})
+
+
+@dataclass(frozen=True)
+class Applied:
+    """An apply's result and the lines of the mirror folds that followed it."""
+
+    result: ApplyResult
+    mirror_lines: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -33,30 +45,32 @@ class Before:
     cohort_id: str
     source: SqlSource
     snapshot: str  # the snapshot's key, which a current mirror names
-    added: Any  # acknowledged changes not in that snapshot (pyarrow string arrays)
-    removed: Any
+    added: pa.Array  # acknowledged changes not in that snapshot (strings, distinct, disjoint)
+    removed: pa.Array
     audit_seq: int  # the audit log's head: the apply's batches come after it
 
 
 def before_apply(config: Config, store: Store, cohort_ids: Iterable[str]) -> list[Before]:
     """What the fold needs, for each ``diff: warehouse`` cohort about to be applied."""
-    from cohortops.diff.warehouse_result import EMPTY
-
-    found: list[Before] = []
+    sources: dict[str, SqlSource] = {}
     for cohort_id in cohort_ids:
         cohort = config.cohorts.get(cohort_id)
         source = cohort.source if cohort is not None else None
-        if not isinstance(source, SqlSource) or source.diff != "warehouse":
-            continue
-        from cohortops.diff.mirror import snapshot_key
-        from cohortops.diff.warehouse_result import deltas
+        if isinstance(source, SqlSource) and source.diff == "warehouse":
+            sources[cohort_id] = source
+    if not sources:
+        return []  # no warehouse cohort: an apply loads none of the diff modules
+    from cohortops.diff.mirror import snapshot_key
+    from cohortops.diff.warehouse_result import EMPTY, deltas
 
+    head = store.audit_head()[0]  # nothing is appended before the apply starts
+    found: list[Before] = []
+    for cohort_id, source in sources.items():
         snapshot, added, removed = None, EMPTY, EMPTY  # new: its plan pushed an empty mirror
         if store.has_cohort(cohort_id):
             recorded = store.recorded_members(cohort_id)
             snapshot = recorded.snapshot
             added, removed = deltas(recorded.delta_added, recorded.delta_removed)
-        head = store.audit_head()[0]
         found.append(Before(cohort_id, source, snapshot_key(snapshot), added, removed, head))
     return found
 
@@ -94,9 +108,8 @@ def replay(before: Before, entries: Iterable[AuditEntry]) -> tuple[list[str], li
 def _fold(store: Store, before: Before) -> str | None:
     import pyarrow as pa
 
-    from cohortops.diff.mirror import fold_mirror, read_mirror, snapshot_key
+    from cohortops.diff.mirror import fold_mirror, read_mirror, snapshot_fingerprint, snapshot_key
     from cohortops.diff.warehouse_conn import connect
-    from cohortops.diff.warehouse_engine import snapshot_rows
 
     cohort_id = before.cohort_id
     if not store.has_cohort(cohort_id):
@@ -109,15 +122,14 @@ def _fold(store: Store, before: Before) -> str | None:
     changes = replay(before, store.audit_entries(cohort_id, since=before.audit_seq + 1))
     if changes is None:
         return None
+    expected = snapshot_fingerprint(recorded.snapshot)  # before the warehouse transaction
     wh = connect(before.source, cohort_id)
     try:
         info = read_mirror(wh, before.source.mirror_schema, cohort_id)
         if info is None or info.snapshot != before.snapshot:
             return None  # no current mirror to fold into: the next plan pushes one
         added, removed = (pa.array(ids, pa.string()) for ids in changes)
-        new = fold_mirror(
-            wh, info, added, removed, recorded.snapshot, snapshot_rows(recorded.snapshot)
-        )
+        new = fold_mirror(wh, info, added, removed, recorded.snapshot, expected)
     finally:
         wh.close()
     return (

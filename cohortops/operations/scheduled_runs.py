@@ -105,6 +105,8 @@ def run_due(
         reports = [with_recovery(r, previous.get(r.cohort_id)) for r in run.execute(plan)]
     for report in reports:
         echo(_result_line(report))
+    for line in run.mirror_lines:
+        echo(line)
     for line in notify_all(config, reports, env):
         echo(line)
     if on_reports is not None:
@@ -200,6 +202,7 @@ class _Run:
         self.client_options = client_options
         self.started = clock()  # the run's start: the due cohorts were chosen at this instant
         self.fatal: CohortopsError | None = None
+        self.mirror_lines: list[str] = []  # the warehouse mirror folds, said after the results
 
     def execute(self, plan: Plan) -> list[RunReport]:
         blocked = blocked_reasons(plan, self.overrides)
@@ -239,7 +242,7 @@ class _Run:
             warnings=tuple(w for w in plan.warnings if w.cohort is None or w.cohort not in reports),
             summary=summarize(work),
         )
-        return apply_plan(
+        applied = apply_plan(
             self.app,
             self.store,
             narrowed,
@@ -249,6 +252,8 @@ class _Run:
             client_options=self.client_options,
             now=self.clock,
         )
+        self.mirror_lines.extend(applied.mirror_lines)
+        return applied.result
 
     def _record(self, cp: CohortPlan, result: RunResult, error: str | None) -> RunReport:
         record = self.store.record_run(

@@ -33,6 +33,8 @@ def test_the_last_change_of_an_id_wins() -> None:
     added, removed = replay(before(["p1", "p2"], ["r1", "r2"]), entries)  # type: ignore[misc]
     assert sorted(added) == ["a", "p2", "r1"]
     assert sorted(removed) == ["b", "p1", "r2"]
+    # distinct and disjoint: the fold sends each id once and inserts without DISTINCT
+    assert len({*added, *removed}) == len(added) + len(removed)
 
 
 def test_a_change_the_batches_do_not_describe_gives_up() -> None:
