@@ -35,7 +35,6 @@ from cohortops.diff.duckdb_join_sql import (
     LONG_RECORDED,
     LONG_SHARE,
     JoinKey,
-    as_strings,
     first_sql,
     packed_sql,
     sample_sql,
@@ -45,6 +44,7 @@ from cohortops.diff.duckdb_result import Joined, collect, stream
 from cohortops.diff.memberdiff import MemberDiff
 from cohortops.errors import PlanError, SourceError, StateError
 from cohortops.membership import IdArray
+from cohortops.membership.distinct import string_ids
 from cohortops.membership.spilled import IdSink, empty_ids, pieces
 from cohortops.sources.duckdb_scan import (
     REASON_BASE,
@@ -284,8 +284,8 @@ class DuckDBDiffEngine:
             if recorded.snapshot is not None
             else "SELECT NULL::VARCHAR AS id WHERE false"
         )
-        added = as_strings(recorded.delta_added)
-        removed = as_strings(recorded.delta_removed)
+        added = string_ids(recorded.delta_added)
+        removed = string_ids(recorded.delta_removed)
         if len(added) == 0 and len(removed) == 0:
             yield snapshot
             return

@@ -6,11 +6,7 @@ one-to-one mapping, so the join never collides; longer ids join as strings.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
-
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from cohortops.sources.duckdb_scan import DuckScan, desired_sql
 
@@ -20,16 +16,6 @@ KEEP, ADD, REMOVE, LONG_DESIRED, LONG_RECORDED = 0, 1, 2, 3, 4
 FLAG = 2**127  # desired keys from here up match nothing: rejected and long rows
 SAMPLE = 2048  # values per side that choose the join key
 LONG_SHARE = 0.01  # more long values than this in the sample: one string join instead
-
-
-def as_strings(values: pa.Array | pa.ChunkedArray | Sequence[str]) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if not isinstance(values, pa.Array):
-        values = pa.array(list(values), pa.string())
-    if not pa.types.is_string(values.type):
-        values = pc.cast(values, pa.string())
-    return values
 
 
 def packable(value: str) -> str:

@@ -27,22 +27,15 @@ from cohortops.diff.warehouse_sql import (
     REMOVE,
     STATS,
 )
+from cohortops.membership.distinct import string_ids
 
 EMPTY = pa.array([], pa.string())
 
 
-def strings(values: Any) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if not isinstance(values, pa.Array):
-        values = pa.array(list(values), pa.string())
-    return values.cast(pa.string()).drop_null()
-
-
 def deltas(added: Any, removed: Any) -> tuple[pa.Array, pa.Array]:
     """Distinct, disjoint delta ids ``(A, D)``; an id in both is removed."""
-    removed = pc.unique(strings(removed))
-    added = pc.unique(strings(added))
+    removed = pc.unique(string_ids(removed))
+    added = pc.unique(string_ids(added))
     return added.filter(pc.invert(pc.is_in(added, removed))), removed
 
 
