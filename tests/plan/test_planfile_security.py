@@ -97,17 +97,22 @@ def test_a_deflate_bomb_is_refused_before_inflating(tmp_path: Path) -> None:
     assert "\n" not in str(caught.value)
 
 
-def test_a_parquet_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
+def _plan_with_repeated_member(tmp_path: Path, rows: int, **write: int) -> tuple[Path, int]:
+    """A saved plan whose first member file is ``rows`` copies of one id; its stored size."""
     path = tmp_path / "p.zip"
     write_plan(_busy_plan(), path, key=None)
-    rows = 5_000_000
     table = pa.table({"id": pa.repeat("x", rows), "remove": pa.repeat(False, rows)})
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
-    assert len(sink.getvalue()) < 1 << 20
+    pq.write_table(table, sink, compression="zstd", **write)
     with zipfile.ZipFile(path) as zf:
         first = next(n for n in zf.namelist() if n.endswith(".parquet"))
     _rewrite(path, {first: sink.getvalue()})
+    return path, len(sink.getvalue())
+
+
+def test_a_parquet_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
+    path, stored = _plan_with_repeated_member(tmp_path, 5_000_000)
+    assert stored < 1 << 20
     with pytest.raises(PlanError, match="compression bomb"):
         read_plan(path, key=None)
 
@@ -115,15 +120,8 @@ def test_a_parquet_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
 def test_one_row_group_that_decodes_too_large_is_refused(tmp_path: Path) -> None:
     # Under the whole-file bound (~48 MB decoded against 1,024x the stored size) but one row
     # group over MAX_GROUP_BYTES at far more than MAX_PARQUET_RATIO: the per-group check refuses.
-    path = tmp_path / "p.zip"
-    write_plan(_busy_plan(), path, key=None)
     rows = 3_000_000
-    table = pa.table({"id": pa.repeat("x", rows), "remove": pa.repeat(False, rows)})
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", row_group_size=rows)
-    assert len(sink.getvalue()) < 64 << 10
-    with zipfile.ZipFile(path) as zf:
-        first = next(n for n in zf.namelist() if n.endswith(".parquet"))
-    _rewrite(path, {first: sink.getvalue()})
+    path, stored = _plan_with_repeated_member(tmp_path, rows, row_group_size=rows)
+    assert stored < 64 << 10
     with pytest.raises(PlanError, match="compression bomb"):
         read_plan(path, key=None)
